@@ -1,0 +1,53 @@
+# The two commands a newcomer needs: `make dev` (run locally) and `make test` (everything CI runs).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# sam build needs the Lambda runtime's Python (3.13) on PATH; pyenv machines have it here.
+PY313_DIR := $(firstword $(dir $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13)) $(dir $(shell command -v python3.13 2>/dev/null)))
+SAM_ENV := PATH="$(CURDIR)/$(BIN):$(PY313_DIR):$$PATH" SAM_CLI_TELEMETRY=0
+PYTEST_WORKERS ?= 2
+
+.PHONY: dev test lint unit integration e2e build deploy bench clean
+
+$(VENV)/.local-installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[local]'
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml $(VENV)/.local-installed
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+dev: $(VENV)/.local-installed ## run the whole service locally (Ctrl-C stops it)
+	$(BIN)/python -m local_stack
+
+test: lint ## lint, then unit, integration and e2e tests
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests
+
+unit: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest tests/integration tests/events
+
+e2e: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest tests/e2e
+
+lint: $(VENV)/.dev-installed ## ruff, mypy, cfn-lint, sam validate --lint, sam build
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy layers/shared functions local_stack
+	$(BIN)/cfn-lint template.yaml
+	$(SAM_ENV) $(BIN)/sam validate --lint --region us-east-1
+	$(MAKE) build
+
+build: $(VENV)/.dev-installed
+	$(SAM_ENV) $(BIN)/sam build --cached --parallel
+
+deploy: build
+	$(SAM_ENV) $(BIN)/sam deploy --guided
+
+clean:
+	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,35 @@
+"""POST /upload-tokens: mint a delegated upload token for the signed-in caller."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from upload_service import tokens
+from upload_service.api import create_app, current_caller, json_response, parse_body
+from upload_service.config import get_settings
+from upload_service.models import CreateTokenRequest
+from upload_service.observability import logger, metrics, tracer
+from upload_service.repository import default_repository
+
+settings = get_settings()
+app = create_app()
+
+
+@app.post("/upload-tokens")
+def create_token() -> Response[str]:
+    request = parse_body(app, CreateTokenRequest, required=False)
+    caller = current_caller(app)
+    token = tokens.mint(default_repository(), caller, request.ttl, settings, datetime.now(UTC))
+    logger.info("token created", extra={"token": tokens.mask(token.token), "ttl": token.ttl})
+    metrics.add_metric(name="TokensCreated", unit=MetricUnit.Count, value=1)
+    return json_response(token)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,30 @@
+"""GET /upload-tokens/{uploadToken}: one token, for its owner or an admin."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from upload_service import tokens
+from upload_service.api import create_app, current_caller, json_response
+from upload_service.config import get_settings
+from upload_service.models import UploadToken
+from upload_service.observability import logger, metrics, tracer
+from upload_service.repository import default_repository
+
+settings = get_settings()
+app = create_app()
+
+
+@app.get("/upload-tokens/<upload_token>")
+def get_token(upload_token: str) -> Response[str]:
+    record = tokens.find_visible(default_repository(), current_caller(app), upload_token)
+    return json_response(UploadToken.from_record(record, datetime.now(UTC)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

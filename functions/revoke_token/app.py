@@ -1,0 +1,32 @@
+"""DELETE /upload-tokens/{uploadToken}: revoke a token at once (owner or admin)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from upload_service import tokens
+from upload_service.api import create_app, current_caller
+from upload_service.config import get_settings
+from upload_service.observability import logger, metrics, tracer
+from upload_service.repository import default_repository
+
+settings = get_settings()
+app = create_app()
+
+
+@app.delete("/upload-tokens/<upload_token>")
+def revoke_token(upload_token: str) -> Response[str]:
+    tokens.revoke(default_repository(), current_caller(app), upload_token, settings, datetime.now(UTC))
+    logger.info("token revoked", extra={"token": tokens.mask(upload_token)})
+    metrics.add_metric(name="TokensRevoked", unit=MetricUnit.Count, value=1)
+    return Response(status_code=204, body="")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,154 @@
+"""HTTP glue shared by the API functions: app factory, rate limiting, parsing, problem documents."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from pydantic import BaseModel, ValidationError
+
+from upload_service.auth import Caller, caller_from_event
+from upload_service.config import get_settings
+from upload_service.errors import BadRequest, FieldProblem, ProblemError, RateLimited
+from upload_service.models import Problem, ProblemDetail
+from upload_service.observability import logger
+from upload_service.repository import default_repository
+
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+RATE_WINDOW_SECONDS = 60
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def create_app(
+    rate_limit_key: Callable[[APIGatewayHttpResolver], str] | None = None,
+) -> APIGatewayHttpResolver:
+    """A resolver whose every response is rate-limited and every error a problem document.
+
+    `rate_limit_key` picks who is counted; by default the signed-in caller.
+    """
+    app = APIGatewayHttpResolver()
+    key_of = rate_limit_key or (lambda resolver: current_caller(resolver).rate_limit_key)
+
+    def rate_limit(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        limit = get_settings().rate_limit_per_minute
+        try:
+            window = default_repository().count_request(
+                key_of(resolver), limit, RATE_WINDOW_SECONDS, time.time()
+            )
+        except RateLimited as limited:
+            limited.headers.update(rate_limit_headers(limit, 0, _seconds_to_next_window()))
+            limited.headers["Retry-After"] = limited.headers["X-RateLimit-Retry-After"]
+            raise
+        headers = rate_limit_headers(limit, max(0, limit - window.hits), window.reset_after)
+        try:
+            response = next_middleware(resolver)
+        except ProblemError as error:
+            error.headers.update(headers)
+            raise
+        response.headers.update(headers)
+        return response
+
+    app.use([rate_limit])
+    app.exception_handler(ProblemError)(problem_response)
+    app.exception_handler(Exception)(_internal_error)
+    return app
+
+
+def _seconds_to_next_window() -> int:
+    return max(1, int(RATE_WINDOW_SECONDS - time.time() % RATE_WINDOW_SECONDS + 0.999))
+
+
+def rate_limit_headers(limit: int, remaining: int, retry_after: int) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Retry-After": str(retry_after),
+    }
+
+
+def problem_document(error: ProblemError) -> Problem:
+    base = get_settings().problem_base_url
+    problems = getattr(error, "problems", None)
+    return Problem(
+        type=base + error.slug,
+        title=error.title,
+        status=error.status,
+        name=getattr(error, "name", None),
+        detail=error.detail,
+        problems=[
+            ProblemDetail(
+                type=base + problem.slug, title=problem.title, name=problem.name, status=problem.status
+            )
+            for problem in problems
+        ]
+        if problems
+        else None,
+    )
+
+
+def problem_response(error: ProblemError) -> Response[str]:
+    """The one place a domain error becomes an HTTP response."""
+    body = problem_document(error).model_dump_json(exclude_none=True)
+    return Response(status_code=error.status, content_type=PROBLEM_JSON, body=body, headers=error.headers)
+
+
+def _internal_error(error: Exception) -> Response[str]:
+    logger.exception("unhandled error")
+    return problem_response(ProblemError())
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> Response[str]:
+    return Response(status_code=status_code, content_type=JSON, body=model.model_dump_json())
+
+
+def current_caller(app: APIGatewayHttpResolver) -> Caller:
+    return caller_from_event(app.current_event.raw_event, get_settings().admin_group)
+
+
+def parse_body(app: APIGatewayHttpResolver, model: type[Model], *, required: bool = True) -> Model:
+    """The JSON object body as `model`; an empty body means `{}` unless `required`."""
+    raw = app.current_event.decoded_body or ""
+    if not raw.strip():
+        if required:
+            raise BadRequest.single("body", "A JSON object body is required.")
+        raw = "{}"
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        raise BadRequest.single("body", "The body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise BadRequest.single("body", "The body must be a JSON object.")
+    return validate(model, payload)
+
+
+def parse_query(app: APIGatewayHttpResolver, model: type[Model]) -> Model:
+    return validate(model, dict(app.current_event.query_string_parameters or {}))
+
+
+def validate(model: type[Model], payload: dict[str, Any]) -> Model:
+    """`model` from `payload`, or a 400 naming every offending attribute."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise BadRequest([_field_problem(error) for error in exc.errors()]) from None
+
+
+_TITLES = {
+    "extra_forbidden": "This attribute is not allowed.",
+    "missing": "This attribute is required.",
+    "int_type": "This attribute must be an integer.",
+    "int_parsing": "This attribute must be an integer.",
+    "int_from_float": "This attribute must be an integer.",
+}
+
+
+def _field_problem(error: Any) -> FieldProblem:
+    name = ".".join(str(part) for part in error["loc"]) or "body"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return FieldProblem(name, _TITLES.get(error["type"], f"{message[:1].upper()}{message[1:]}."))

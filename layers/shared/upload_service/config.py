@@ -1,0 +1,35 @@
+"""Deployment settings, read from the environment once and validated at cold start."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Settings(BaseModel):
+    """Environment variables set by template.yaml (Globals and per-function Environment)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    ttl_default: int = Field(3600, alias="TOKEN_TTL_DEFAULT", ge=1)
+    ttl_max: int = Field(86400, alias="TOKEN_TTL_MAX", ge=1)
+    max_active_tokens: int = Field(100, alias="MAX_ACTIVE_TOKENS_PER_USER", ge=1)
+    rate_limit_per_minute: int = Field(120, alias="RATE_LIMIT_PER_MINUTE", ge=1)
+    admin_group: str = Field("admins", alias="ADMIN_GROUP", min_length=1)
+    record_retention_days: int = Field(30, alias="RECORD_RETENTION_DAYS", ge=1)
+    problem_base_url: str = Field("https://docs.api.video/reference/", alias="PROBLEM_TYPE_BASE_URL")
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> Settings:
+        if self.ttl_default > self.ttl_max:
+            raise ValueError("TOKEN_TTL_DEFAULT must not exceed TOKEN_TTL_MAX")
+        return self
+
+
+@cache
+def get_settings() -> Settings:
+    """The process's settings; a missing or invalid variable fails here, at init."""
+    return Settings.model_validate(dict(os.environ))

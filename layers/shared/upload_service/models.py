@@ -1,0 +1,173 @@
+"""The api.video wire shape (camelCase, ISO-8601 with milliseconds) lives here only."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StrictInt
+from pydantic.alias_generators import to_camel
+
+
+def isoformat(moment: datetime) -> str:
+    """`2020-12-02T10:26:46.000Z`: UTC, milliseconds, a `Z` suffix."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_isoformat(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+Timestamp = Annotated[datetime, PlainSerializer(isoformat, return_type=str)]
+
+
+class TokenStatus(StrEnum):
+    """Kaltura's upload-token lifecycle; PENDING and PARTIAL_UPLOAD tokens are live (usable)."""
+
+    PENDING = "PENDING"
+    PARTIAL_UPLOAD = "PARTIAL_UPLOAD"
+    FULL_UPLOAD = "FULL_UPLOAD"
+    CLOSED = "CLOSED"
+    TIMED_OUT = "TIMED_OUT"
+    DELETED = "DELETED"
+
+
+LIVE_STATUSES = frozenset({TokenStatus.PENDING, TokenStatus.PARTIAL_UPLOAD})
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """A token as stored: who owns it, when it dies, where it is in its lifecycle."""
+
+    token: str
+    user_id: str
+    ttl: int
+    created_at: datetime
+    expires_at: datetime | None
+    status: TokenStatus = TokenStatus.PENDING
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def is_live(self, now: datetime) -> bool:
+        return self.status in LIVE_STATUSES and not self.is_expired(now)
+
+    def effective_status(self, now: datetime) -> TokenStatus:
+        """The status a reader sees: a live token past its expiry is TIMED_OUT even before cleanup runs."""
+        if self.status in LIVE_STATUSES and self.is_expired(now):
+            return TokenStatus.TIMED_OUT
+        return self.status
+
+    @classmethod
+    def new(cls, token: str, user_id: str, ttl: int, now: datetime) -> TokenRecord:
+        expires_at = now + timedelta(seconds=ttl) if ttl else None
+        return cls(token=token, user_id=user_id, ttl=ttl, created_at=now, expires_at=expires_at)
+
+
+class WireModel(BaseModel):
+    """camelCase on the wire, snake_case in Python."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+
+
+class CreateTokenRequest(WireModel):
+    """`POST /upload-tokens` body. Range rules depend on the caller, so they live in `tokens`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ttl: StrictInt | None = Field(
+        None, description="Seconds the token lives; 0 = never expires (admins only)."
+    )
+
+
+class UploadToken(WireModel):
+    """api.video's UploadToken, plus `userId` and `status` (ignored by api.video's clients)."""
+
+    token: str = Field(examples=["to1tcmSFHeYY5KzyhOqVKMKb"])
+    ttl: int
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    user_id: str
+    status: TokenStatus
+
+    @classmethod
+    def from_record(cls, record: TokenRecord, now: datetime) -> UploadToken:
+        return cls(
+            token=record.token,
+            ttl=record.ttl,
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+            user_id=record.user_id,
+            status=record.effective_status(now),
+        )
+
+
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+def _query_int(value: Any) -> Any:
+    """Query integers are plain decimal digits: `2.0`, `+2` or ` 2` are refused, not coerced."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("must be a whole number written with digits only")
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_query_int)]
+
+
+class SortBy(StrEnum):
+    CREATED_AT = "createdAt"
+    TTL = "ttl"
+
+
+class SortOrder(StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+class ListTokensQuery(WireModel):
+    """`GET /upload-tokens` query string."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sort_by: SortBy = SortBy.CREATED_AT
+    sort_order: SortOrder = SortOrder.ASC
+    current_page: QueryInt = Field(1, ge=1)
+    page_size: QueryInt = Field(25, ge=1, le=100)
+    user_id: str | None = Field(None, min_length=1, max_length=128, description="Admins only.")
+
+
+class PaginationLink(WireModel):
+    rel: str
+    uri: str
+
+
+class Pagination(WireModel):
+    current_page: int
+    current_page_items: int
+    page_size: int
+    pages_total: int
+    items_total: int
+    links: list[PaginationLink]
+
+
+class TokenList(WireModel):
+    data: list[UploadToken]
+    pagination: Pagination
+
+
+class ProblemDetail(WireModel):
+    type: str
+    title: str
+    name: str | None = None
+    status: int
+
+
+class Problem(ProblemDetail):
+    """An RFC 7807 problem document in api.video's shape."""
+
+    detail: str | None = None
+    problems: list[ProblemDetail] | None = None

@@ -1,0 +1,154 @@
+"""The OpenAPI 3.1 document of the HTTP API, built from the same models the handlers use.
+
+Not imported by the functions: the local stack serves it at /openapi.json and the tests
+validate the handlers' responses against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from upload_service.models import CreateTokenRequest, ListTokensQuery, Problem, TokenList, UploadToken
+
+REF = "#/components/schemas/{model}"
+RATE_HEADERS = {
+    name: {"description": text, "schema": {"type": "integer"}}
+    for name, text in {
+        "X-RateLimit-Limit": "The request limit per minute.",
+        "X-RateLimit-Remaining": "The number of available requests left for the current time window.",
+        "X-RateLimit-Retry-After": "The number of seconds left until the current rate limit window resets.",
+    }.items()
+}
+
+
+def _json(schema: str) -> dict[str, Any]:
+    return {"schema": {"$ref": REF.format(model=schema)}}
+
+
+def _problem(description: str, rate_headers: bool = True) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/problem+json": _json("Problem")},
+    }
+    if rate_headers:
+        response["headers"] = RATE_HEADERS
+    return response
+
+
+def _ok(description: str, schema: str | None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "headers": RATE_HEADERS}
+    if schema:
+        response["content"] = {"application/json": _json(schema)}
+    return response
+
+
+UNAUTHORIZED = {
+    "description": "Missing or invalid JWT (answered by API Gateway, before the function).",
+    "content": {
+        "application/json": {"schema": {"type": "object", "properties": {"message": {"type": "string"}}}}
+    },
+}
+COMMON_ERRORS = {
+    "401": UNAUTHORIZED,
+    "429": _problem("Too many requests."),
+    "503": _problem("AWS kept throttling; retry after Retry-After seconds.", rate_headers=False),
+}
+TOKEN_PARAMETER = {
+    "name": "uploadToken",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The token (`to` + 22 base62 characters).",
+}
+
+
+def _query_parameters() -> list[dict[str, Any]]:
+    schema = ListTokensQuery.model_json_schema(ref_template=REF)
+    parameters = []
+    for name, prop in schema["properties"].items():
+        prop = dict(prop)
+        if "$ref" in prop:  # enums: inline them, query parameters can't point at a model
+            prop = schema["$defs"][prop.pop("$ref").rsplit("/", 1)[1]] | prop
+        prop.pop("title", None)
+        description = prop.pop("description", None)
+        parameter = {"name": name, "in": "query", "required": False, "schema": prop}
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
+
+
+def build_document() -> dict[str, Any]:
+    _, components = models_json_schema(
+        [
+            (CreateTokenRequest, "validation"),
+            (UploadToken, "serialization"),
+            (TokenList, "serialization"),
+            (Problem, "serialization"),
+        ],
+        ref_template=REF,
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Upload-token service",
+            "version": "1.0.0",
+            "description": "Delegated upload tokens in api.video's wire format.",
+        },
+        "security": [{"cognitoJwt": []}],
+        "paths": {
+            "/upload-tokens": {
+                "post": {
+                    "operationId": "createToken",
+                    "summary": "Generate an upload token",
+                    "requestBody": {
+                        "required": False,
+                        "content": {"application/json": _json("CreateTokenRequest")},
+                    },
+                    "responses": {
+                        "200": _ok("The new token.", "UploadToken"),
+                        "400": _problem("Invalid ttl or body."),
+                        "403": _problem("The caller holds the maximum number of live tokens."),
+                        **COMMON_ERRORS,
+                    },
+                },
+                "get": {
+                    "operationId": "listTokens",
+                    "summary": "List all active upload tokens",
+                    "parameters": _query_parameters(),
+                    "responses": {
+                        "200": _ok("A page of live tokens.", "TokenList"),
+                        "400": _problem("Invalid query parameter."),
+                        **COMMON_ERRORS,
+                    },
+                },
+            },
+            "/upload-tokens/{uploadToken}": {
+                "parameters": [TOKEN_PARAMETER],
+                "get": {
+                    "operationId": "getToken",
+                    "summary": "Show upload token",
+                    "responses": {
+                        "200": _ok("The token.", "UploadToken"),
+                        "404": _problem("No such token, or not the caller's."),
+                        **COMMON_ERRORS,
+                    },
+                },
+                "delete": {
+                    "operationId": "deleteToken",
+                    "summary": "Delete (revoke) an upload token",
+                    "responses": {
+                        "204": _ok("Revoked.", None),
+                        "404": _problem("No such token, or not the caller's."),
+                        **COMMON_ERRORS,
+                    },
+                },
+            },
+        },
+        "components": {
+            "schemas": components["$defs"],
+            "securitySchemes": {"cognitoJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }

@@ -1,0 +1,109 @@
+"""Token logic: minting, visibility, revocation and listing. Plain functions over a Repository."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from datetime import datetime, timedelta
+
+from upload_service.auth import Caller
+from upload_service.config import Settings
+from upload_service.errors import BadRequest, TokenNotFound
+from upload_service.models import (
+    ListTokensQuery,
+    TokenList,
+    TokenRecord,
+    TokenStatus,
+    UploadToken,
+)
+from upload_service.pagination import build_pagination, page_window
+from upload_service.repository import Repository, TokenIdTaken
+
+TOKEN_ALPHABET = string.digits + string.ascii_letters
+TOKEN_PATTERN = re.compile(r"to[0-9A-Za-z]{22}")
+LIST_PATH = "/upload-tokens"
+
+
+def generate_token() -> str:
+    """`to` + 22 base62 characters from a CSPRNG (about 131 bits)."""
+    return "to" + "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(22))
+
+
+def is_token_id(value: str) -> bool:
+    return bool(TOKEN_PATTERN.fullmatch(value))
+
+
+def mask(token: str) -> str:
+    """What logs may show of a token: enough to correlate, too little to use."""
+    return token[:6] + "…" if len(token) > 6 else "…"
+
+
+def resolve_ttl(requested: int | None, caller: Caller, settings: Settings) -> int:
+    """The ttl to grant: the default when none asked; 0 (never expires) only for admins."""
+    if requested is None:
+        return settings.ttl_default
+    if requested == 0:
+        if caller.is_admin:
+            return 0
+        raise BadRequest.single("ttl", "Only admins may create tokens that never expire (ttl 0).")
+    if requested < 0:
+        raise BadRequest.single("ttl", "ttl must be a positive number of seconds.")
+    if requested > settings.ttl_max:
+        raise BadRequest.single("ttl", f"ttl must be at most {settings.ttl_max} seconds.")
+    return requested
+
+
+def mint(repo: Repository, caller: Caller, ttl: int | None, settings: Settings, now: datetime) -> UploadToken:
+    granted = resolve_ttl(ttl, caller, settings)
+    for _ in range(3):
+        record = TokenRecord.new(generate_token(), caller.user_id, granted, now)
+        try:
+            repo.create_token(record, settings.max_active_tokens)
+        except TokenIdTaken:
+            continue
+        return UploadToken.from_record(record, now)
+    raise RuntimeError("could not generate an unused token id")
+
+
+def find_visible(repo: Repository, caller: Caller, token: str) -> TokenRecord:
+    """The token if the caller may see it: its owner or an admin; revoked tokens are gone."""
+    record = repo.get_token(token) if is_token_id(token) else None
+    if record is None or record.status is TokenStatus.DELETED:
+        raise TokenNotFound()
+    if not caller.is_admin and record.user_id != caller.user_id:
+        raise TokenNotFound()  # never reveal that another user's token exists
+    return record
+
+
+def revoke(repo: Repository, caller: Caller, token: str, settings: Settings, now: datetime) -> None:
+    """Revoke at once: the token leaves the live indexes and its owner's count in one transaction."""
+    retention = timedelta(days=settings.record_retention_days)
+    for _ in range(3):
+        record = find_visible(repo, caller, token)
+        if repo.end_token(record, TokenStatus.DELETED, now, retention):
+            return
+    raise TokenNotFound()  # revoked concurrently by someone else
+
+
+def list_tokens(
+    repo: Repository, caller: Caller, query: ListTokensQuery, settings: Settings, now: datetime
+) -> TokenList:
+    """A page of live tokens: everyone's for admins (or one user's with `userId`), else the caller's."""
+    if query.user_id is not None and not caller.is_admin and query.user_id != caller.user_id:
+        raise BadRequest.single("userId", "Only admins may list another user's tokens.")
+    owner = query.user_id if caller.is_admin else caller.user_id
+    total = repo.count_live(owner, now)
+    window = page_window(total, query.current_page, query.page_size)
+    records = (
+        repo.list_live(owner, query.sort_by, query.sort_order, window.skip, window.take, now)
+        if window.take
+        else []
+    )
+    extra = query.model_dump(include={"sort_by", "sort_order", "user_id"}, exclude_unset=True, mode="json")
+    return TokenList(
+        data=[UploadToken.from_record(record, now) for record in records],
+        pagination=build_pagination(
+            LIST_PATH, total, query.current_page, query.page_size, len(records), extra_query=extra
+        ),
+    )

@@ -1,0 +1,52 @@
+"""`python -m local_stack`: run the whole service locally until Ctrl-C.
+
+Environment: API_PORT (3000), AWS_PORT (5000), HOST (127.0.0.1), STACK_FILE (.local/stack.json),
+PARAMETER_OVERRIDES ("Name=value ..." for template parameters, as sam deploy takes them).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from local_stack.stack import STACK_FILE, LocalStack, parse_overrides, write_stack_file
+
+
+def main() -> int:
+    stack = LocalStack(
+        host=os.environ.get("HOST", "127.0.0.1"),
+        api_port=int(os.environ.get("API_PORT", "3000")),
+        aws_port=int(os.environ.get("AWS_PORT", "5000")),
+        parameter_overrides=parse_overrides(os.environ.get("PARAMETER_OVERRIDES", "")),
+    )
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    try:
+        info = stack.start()
+        stack_file = Path(os.environ.get("STACK_FILE", str(STACK_FILE)))
+        write_stack_file(info, stack_file)
+        print(
+            f"\nUpload-token service running locally\n"
+            f"  HTTP API      {info['apiUrl']}   (OpenAPI: {info['apiUrl']}/openapi.json)\n"
+            f"  AWS emulator  {info['awsEndpoint']}\n"
+            f"  user pool     {info['userPoolId']}  client {info['userPoolClientId']}\n"
+            f"  demo users    "
+            + ", ".join(f"{u['username']} / {u['password']}" for u in info["users"])
+            + "\n"
+            f"  stack file    {stack_file}\n"
+            f"Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        stopping.wait()
+    finally:
+        print("stopping local stack", file=sys.stderr, flush=True)
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

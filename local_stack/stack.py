@@ -1,0 +1,143 @@
+"""Assemble the local stack: emulator, resources from template.yaml, demo users, the HTTP API."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local_stack.emulator import Emulator
+from local_stack.functions import LAYER_PATHS, LambdaFunction, function_specs
+from local_stack.gateway import BoundRoute, Gateway, JwtAuthorizer
+from local_stack.provision import Provisioner
+from local_stack.template import ROOT, Resolver, load_template
+
+DEMO_USERS = [
+    {"username": "alice", "password": "Alice-local-pass-1", "admin": False},
+    {"username": "admin", "password": "Admin-local-pass-1", "admin": True},
+]
+#: What the Lambda runtime and the local stack add to every function's environment.
+RUNTIME_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+
+def parse_overrides(text: str) -> dict[str, str]:
+    """`Name=value Other=value`, as `sam deploy --parameter-overrides` takes them."""
+    pairs = [item.split("=", 1) for item in shlex.split(text)]
+    return {name: value for name, value in pairs}
+
+
+@dataclass
+class LocalStack:
+    host: str = "127.0.0.1"
+    api_port: int = 3000
+    aws_port: int = 5000
+    region: str = "us-east-1"
+    stack_name: str = "upload-tokens-local"
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    emulator: Emulator | None = None
+    gateway: Gateway | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def start(self) -> dict[str, Any]:
+        self.emulator = Emulator(self.host, self.aws_port)
+        self.emulator.start()
+        os.environ.update(
+            RUNTIME_ENVIRONMENT,
+            AWS_ENDPOINT_URL=self.emulator.endpoint,
+            AWS_DEFAULT_REGION=self.region,
+            AWS_REGION=self.region,
+        )
+        template = load_template()
+        parameters = Resolver.parameter_values(template, self.parameter_overrides)
+        provisioner = Provisioner(template, parameters, self.region, self.stack_name)
+        resources = provisioner.provision_all()
+        functions = function_specs(template, provisioner.resolver)
+        self._export_environment([spec.environment for spec in functions.values()])
+        for path in LAYER_PATHS:  # what Lambda mounts at /opt/python
+            if str(path) not in sys.path:
+                sys.path.insert(0, str(path))
+
+        api = provisioner.resolver.resolve(template["Resources"]["HttpApi"]["Properties"])
+        authorizer = self._authorizer(api)
+        routes = [
+            BoundRoute.of(route, LambdaFunction(spec)) for spec in functions.values() for route in spec.routes
+        ]
+        from upload_service.openapi import build_document
+
+        self.gateway = Gateway(routes, authorizer, api.get("CorsConfiguration", {}), build_document())
+        self.api_port = self.gateway.start(self.host, self.api_port)
+
+        outputs = provisioner.resolver.resolve(template.get("Outputs", {}))
+        pool_id = outputs["UserPoolId"]["Value"]
+        client_id = outputs["UserPoolClientId"]["Value"]
+        for user in DEMO_USERS:
+            create_user(pool_id, str(user["username"]), str(user["password"]), admin=bool(user["admin"]))
+        self.info = {
+            "apiUrl": f"http://{self.host}:{self.api_port}",
+            "awsEndpoint": self.emulator.endpoint,
+            "region": self.region,
+            "userPoolId": pool_id,
+            "userPoolClientId": client_id,
+            "tableName": resources["TokensTable"].ref,
+            "bucketName": resources["UploadsBucket"].ref if "UploadsBucket" in resources else None,
+            "queueUrl": resources["UploadsQueue"].ref if "UploadsQueue" in resources else None,
+            "users": DEMO_USERS,
+            "parameters": parameters,
+        }
+        return self.info
+
+    def stop(self) -> None:
+        if self.gateway is not None:
+            self.gateway.stop()
+        if self.emulator is not None:
+            self.emulator.stop()
+
+    def _authorizer(self, api: dict[str, Any]) -> JwtAuthorizer | None:
+        auth = api.get("Auth", {})
+        name = auth.get("DefaultAuthorizer")
+        if not name:
+            return None
+        config = auth["Authorizers"][name]["JwtConfiguration"]
+        assert self.emulator is not None
+        return JwtAuthorizer.for_issuer(config["issuer"], list(config["audience"]), self.emulator.endpoint)
+
+    @staticmethod
+    def _export_environment(environments: list[dict[str, str]]) -> None:
+        """All functions share this process, so their variables must agree; set them once."""
+        merged: dict[str, str] = {}
+        for environment in environments:
+            for key, value in environment.items():
+                if merged.setdefault(key, value) != value:
+                    raise ValueError(f"functions disagree on {key}; the local stack runs them in one process")
+        os.environ.update(merged)
+
+
+def create_user(pool_id: str, username: str, password: str, admin: bool = False) -> str:
+    """A confirmed user with a permanent password (optionally in `admins`); returns its `sub`."""
+    client = boto3.client("cognito-idp")
+    created = client.admin_create_user(
+        UserPoolId=pool_id, Username=username, TemporaryPassword=password, MessageAction="SUPPRESS"
+    )
+    client.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
+    if admin:
+        client.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName="admins")
+    return next(attr["Value"] for attr in created["User"]["Attributes"] if attr["Name"] == "sub")
+
+
+def write_stack_file(info: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(info, indent=2) + "\n")
+
+
+STACK_FILE = ROOT / ".local" / "stack.json"
