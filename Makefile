@@ -30,7 +30,7 @@ unit: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest tests/unit
 
 integration: $(VENV)/.dev-installed
-	$(BIN)/python -m pytest tests/integration tests/events
+	$(BIN)/python -m pytest tests/integration
 
 e2e: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest tests/e2e
@@ -38,7 +38,7 @@ e2e: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed ## ruff, mypy, cfn-lint, sam validate --lint, sam build
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy layers/shared functions local_stack
+	$(BIN)/mypy layers/shared functions local_stack tests
 	$(BIN)/cfn-lint template.yaml
 	$(SAM_ENV) $(BIN)/sam validate --lint --region us-east-1
 	$(MAKE) build

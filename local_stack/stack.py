@@ -63,7 +63,7 @@ class LocalStack:
         provisioner = Provisioner(template, parameters, self.region, self.stack_name)
         resources = provisioner.provision_all()
         functions = function_specs(template, provisioner.resolver)
-        self._export_environment([spec.environment for spec in functions.values()])
+        environment = self._export_environment([spec.environment for spec in functions.values()])
         for path in LAYER_PATHS:  # what Lambda mounts at /opt/python
             if str(path) not in sys.path:
                 sys.path.insert(0, str(path))
@@ -94,6 +94,7 @@ class LocalStack:
             "queueUrl": resources["UploadsQueue"].ref if "UploadsQueue" in resources else None,
             "users": DEMO_USERS,
             "parameters": parameters,
+            "functionEnvironment": environment,
         }
         return self.info
 
@@ -113,7 +114,7 @@ class LocalStack:
         return JwtAuthorizer.for_issuer(config["issuer"], list(config["audience"]), self.emulator.endpoint)
 
     @staticmethod
-    def _export_environment(environments: list[dict[str, str]]) -> None:
+    def _export_environment(environments: list[dict[str, str]]) -> dict[str, str]:
         """All functions share this process, so their variables must agree; set them once."""
         merged: dict[str, str] = {}
         for environment in environments:
@@ -121,6 +122,7 @@ class LocalStack:
                 if merged.setdefault(key, value) != value:
                     raise ValueError(f"functions disagree on {key}; the local stack runs them in one process")
         os.environ.update(merged)
+        return merged
 
 
 def create_user(pool_id: str, username: str, password: str, admin: bool = False) -> str:

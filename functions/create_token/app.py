@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from upload_service import tokens
 from upload_service.api import create_app, current_caller, json_response, parse_body
 from upload_service.config import get_settings

@@ -1,0 +1,142 @@
+"""Shared fixtures: one local stack (moto server + HTTP API) per test process, users, sign-in."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Small limits so tests can reach them; every test signs in as users of its own.
+TEST_PARAMETERS = (
+    "MaxActiveTokensPerUser=5 RateLimitPerMinute=40 TokenTtlDefaultSeconds=3600 TokenTtlMaxSeconds=86400"
+)
+PASSWORD = "Test-password-123"
+
+
+@dataclass
+class Stack:
+    info: dict[str, Any]
+    log: Path
+
+    @property
+    def api(self) -> str:
+        return str(self.info["apiUrl"])
+
+    def client(self, service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.info["awsEndpoint"],
+            region_name=self.info["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """`python -m local_stack` exactly as `make dev` runs it, on free ports."""
+    workdir = tmp_path_factory.mktemp("stack")
+    stack_file = workdir / "stack.json"
+    log = (workdir / "stack.log").open("w")
+    env = {
+        **os.environ,
+        "API_PORT": "0",
+        "AWS_PORT": "0",
+        "STACK_FILE": str(stack_file),
+        "PARAMETER_OVERRIDES": TEST_PARAMETERS,
+        "PYTHONUNBUFFERED": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_stack"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 90
+    while not stack_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("local stack did not start:\n" + (workdir / "stack.log").read_text())
+        time.sleep(0.1)
+    try:
+        yield Stack(json.loads(stack_file.read_text()), workdir / "stack.log")
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@dataclass
+class User:
+    username: str
+    sub: str
+    id_token: str
+    access_token: str
+
+    def headers(self, token: str = "id") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.id_token if token == 'id' else self.access_token}"}
+
+
+def sign_in(stack: Stack, username: str, password: str, client_id: str | None = None) -> dict[str, str]:
+    """USER_PASSWORD_AUTH against the emulator's Cognito, as a frontend does."""
+    result = stack.client("cognito-idp").initiate_auth(
+        ClientId=client_id or stack.info["userPoolClientId"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": username, "PASSWORD": password},
+    )
+    return dict(result["AuthenticationResult"])
+
+
+@pytest.fixture(scope="session")
+def make_user(stack: Stack) -> Callable[..., User]:
+    """A fresh Cognito user (so per-user limits and listings start empty), signed in."""
+
+    def make(admin: bool = False) -> User:
+        cognito = stack.client("cognito-idp")
+        pool = stack.info["userPoolId"]
+        username = f"{'admin' if admin else 'user'}-{uuid.uuid4().hex[:12]}"
+        created = cognito.admin_create_user(
+            UserPoolId=pool, Username=username, TemporaryPassword=PASSWORD, MessageAction="SUPPRESS"
+        )
+        cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password=PASSWORD, Permanent=True)
+        if admin:
+            cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName="admins")
+        sub = next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
+        tokens = sign_in(stack, username, PASSWORD)
+        return User(username, sub, tokens["IdToken"], tokens["AccessToken"])
+
+    return make
+
+
+@pytest.fixture
+def user(make_user: Callable[..., User]) -> User:
+    return make_user()
+
+
+@pytest.fixture
+def other_user(make_user: Callable[..., User]) -> User:
+    return make_user()
+
+
+@pytest.fixture
+def admin(make_user: Callable[..., User]) -> User:
+    return make_user(admin=True)
+
+
+@pytest.fixture(scope="session")
+def http() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session

@@ -1,0 +1,123 @@
+"""Every bad input of DESIGN.md section 2 gets a 400 (or 404) problem document, never a 5xx."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from tests.conftest import Stack, User
+from tests.e2e.conftest import assert_problem
+
+
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        ('{"ttl": -1}', "ttl"),
+        ('{"ttl": 86401}', "ttl"),
+        ('{"ttl": 100000000000000000000000000000}', "ttl"),
+        ('{"ttl": 1.5}', "ttl"),
+        ('{"ttl": 3600.0}', "ttl"),
+        ('{"ttl": 1e3}', "ttl"),
+        ('{"ttl": "3600"}', "ttl"),
+        ('{"ttl": true}', "ttl"),
+        ('{"ttl": [3600]}', "ttl"),
+        ('{"ttl": 3600, "expires": 1}', "expires"),
+        ('{"ttl": 3600', "body"),
+        ("not json", "body"),
+        ("[3600]", "body"),
+        ('"3600"', "body"),
+    ],
+)
+def test_create_refuses_bad_bodies(
+    stack: Stack, http: requests.Session, user: User, body: str, name: str
+) -> None:
+    response = http.post(
+        f"{stack.api}/upload-tokens",
+        data=body,
+        headers={**user.headers(), "Content-Type": "application/json"},
+    )
+    assert_problem(response, 400, name)
+
+
+def test_a_refused_create_stores_nothing(stack: Stack, http: requests.Session, user: User) -> None:
+    http.post(f"{stack.api}/upload-tokens", json={"ttl": -5}, headers=user.headers())
+    page = http.get(f"{stack.api}/upload-tokens", headers=user.headers()).json()
+    assert page["data"] == [] and page["pagination"]["itemsTotal"] == 0
+
+
+def test_every_problem_is_listed(stack: Stack, http: requests.Session, user: User) -> None:
+    response = http.get(
+        f"{stack.api}/upload-tokens",
+        params={"pageSize": "0", "currentPage": "0", "sortBy": "size"},
+        headers=user.headers(),
+    )
+    body = assert_problem(response, 400, "sortBy")
+    assert {problem["name"] for problem in body["problems"]} == {"pageSize", "currentPage", "sortBy"}
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"pageSize": "0"}, "pageSize"),
+        ({"pageSize": "101"}, "pageSize"),
+        ({"pageSize": "-1"}, "pageSize"),
+        ({"pageSize": "ten"}, "pageSize"),
+        ({"pageSize": "2.0"}, "pageSize"),
+        ({"currentPage": "0"}, "currentPage"),
+        ({"currentPage": "1e2"}, "currentPage"),
+        ({"currentPage": ""}, "currentPage"),
+        ({"sortBy": "expiresAt"}, "sortBy"),
+        ({"sortBy": ""}, "sortBy"),
+        ({"sortOrder": "up"}, "sortOrder"),
+        ({"sortOrder": "ASC"}, "sortOrder"),
+        ({"page": "2"}, "page"),
+        ({"currentPage": ["1", "2"]}, "currentPage"),
+    ],
+)
+def test_list_refuses_bad_query_parameters(
+    stack: Stack, http: requests.Session, user: User, params: dict[str, Any], name: str
+) -> None:
+    response = http.get(f"{stack.api}/upload-tokens", params=params, headers=user.headers())
+    assert_problem(response, 400, name)
+
+
+JUNK_IDS = [
+    "junk",
+    "to",
+    "to" + "A" * 21,
+    "to" + "A" * 23,
+    "TO" + "A" * 22,
+    "to" + "!" * 22,
+    "to" + "é" * 22,
+    "x" * 2000,
+    "' OR '1'='1",
+    "%00",
+    "..%2F..%2Fetc%2Fpasswd",
+]
+
+
+@pytest.mark.parametrize("junk", JUNK_IDS)
+def test_junk_token_ids_are_not_found(
+    stack: Stack, http: requests.Session, user: User, admin: User, junk: str
+) -> None:
+    url = f"{stack.api}/upload-tokens/{quote(junk, safe='%')}"
+    for who in (user, admin):
+        assert_problem(http.get(url, headers=who.headers()), 404)
+        assert_problem(http.delete(url, headers=who.headers()), 404)
+
+
+def test_another_users_token_looks_exactly_like_a_missing_one(
+    stack: Stack, http: requests.Session, create: Callable[..., dict[str, Any]], user: User, other_user: User
+) -> None:
+    theirs = create(other_user, ttl=300)["token"]
+    missing = "to" + "0" * 22
+
+    foreign = http.get(f"{stack.api}/upload-tokens/{theirs}", headers=user.headers())
+    absent = http.get(f"{stack.api}/upload-tokens/{missing}", headers=user.headers())
+
+    assert foreign.status_code == absent.status_code == 404
+    assert foreign.json() == absent.json()

@@ -1,0 +1,121 @@
+"""Per-user rate limit and active-token cap: refused with problem documents, atomic under concurrency.
+
+The test stack runs with RateLimitPerMinute=40 and MaxActiveTokensPerUser=5.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import requests
+
+from tests.conftest import Stack, User
+from tests.e2e.conftest import assert_problem
+
+RATE_LIMIT = 40
+CAP = 5
+
+
+def wait_for_a_fresh_window(needed_seconds: float = 20) -> None:
+    """Fixed one-minute windows: start where the whole test fits in one."""
+    left = 60 - time.time() % 60
+    if left < needed_seconds:
+        time.sleep(left + 0.2)
+
+
+def test_rate_limit_headers_count_down_then_429(stack: Stack, http: requests.Session, user: User) -> None:
+    wait_for_a_fresh_window()
+    url = f"{stack.api}/upload-tokens"
+    remaining = [
+        int(http.get(url, headers=user.headers()).headers["X-RateLimit-Remaining"]) for _ in range(RATE_LIMIT)
+    ]
+
+    refused = http.get(url, headers=user.headers())
+
+    assert remaining == list(range(RATE_LIMIT - 1, -1, -1))
+    body = assert_problem(refused, 429)
+    assert body == {
+        "type": "https://docs.api.video/reference/too-many-requests",
+        "title": "Too many requests.",
+        "status": 429,
+    }
+    assert refused.headers["X-RateLimit-Limit"] == str(RATE_LIMIT)
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    assert 1 <= int(refused.headers["X-RateLimit-Retry-After"]) <= 60
+    assert refused.headers["Retry-After"] == refused.headers["X-RateLimit-Retry-After"]
+
+
+def test_rate_limit_is_per_user(stack: Stack, http: requests.Session, user: User, other_user: User) -> None:
+    wait_for_a_fresh_window()
+    url = f"{stack.api}/upload-tokens"
+    for _ in range(RATE_LIMIT + 1):
+        http.get(url, headers=user.headers())
+    assert http.get(url, headers=user.headers()).status_code == 429
+    assert http.get(url, headers=other_user.headers()).status_code == 200
+
+
+def test_no_request_slips_past_the_rate_limit_under_concurrency(stack: Stack, user: User) -> None:
+    wait_for_a_fresh_window()
+    url = f"{stack.api}/upload-tokens"
+
+    def call(_: int) -> int:
+        return requests.get(url, headers=user.headers(), timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = Counter(pool.map(call, range(RATE_LIMIT + 20)))
+
+    assert statuses == {200: RATE_LIMIT, 429: 20}
+
+
+def test_active_token_cap_is_refused_with_403(
+    stack: Stack, http: requests.Session, create: Callable[..., dict[str, Any]], user: User
+) -> None:
+    tokens = [create(user, ttl=300)["token"] for _ in range(CAP)]
+
+    refused = http.post(f"{stack.api}/upload-tokens", json={"ttl": 300}, headers=user.headers())
+
+    body = assert_problem(refused, 403)
+    assert body["type"].endswith("/active-token-limit")
+    assert str(CAP) in body["detail"]
+    # revoking one frees a slot
+    assert http.delete(f"{stack.api}/upload-tokens/{tokens[0]}", headers=user.headers()).status_code == 204
+    create(user, ttl=300)
+
+
+def test_expired_tokens_free_their_slots(
+    stack: Stack, http: requests.Session, create: Callable[..., dict[str, Any]], user: User
+) -> None:
+    for _ in range(CAP):
+        create(user, ttl=1)
+    time.sleep(1.2)
+
+    fresh = [create(user, ttl=300)["token"] for _ in range(CAP)]
+
+    page = http.get(f"{stack.api}/upload-tokens", headers=user.headers()).json()
+    assert [item["token"] for item in page["data"]] == fresh
+    assert page["pagination"]["itemsTotal"] == CAP
+
+
+def test_concurrent_creates_never_exceed_the_cap(stack: Stack, http: requests.Session, user: User) -> None:
+    wait_for_a_fresh_window()
+
+    def call(_: int) -> requests.Response:
+        return requests.post(
+            f"{stack.api}/upload-tokens", json={"ttl": 300}, headers=user.headers(), timeout=30
+        )
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        responses = list(pool.map(call, range(30)))
+
+    statuses = Counter(response.status_code for response in responses)
+    assert statuses == {200: CAP, 403: 30 - CAP}
+    for response in responses:
+        if response.status_code == 403:
+            assert_problem(response, 403)
+    page = http.get(f"{stack.api}/upload-tokens", headers=user.headers()).json()
+    assert page["pagination"]["itemsTotal"] == CAP
+    assert len(page["data"]) == CAP

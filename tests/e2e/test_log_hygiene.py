@@ -1,0 +1,29 @@
+"""No full upload token or JWT ever reaches the logs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from tests.conftest import Stack, User
+
+
+def test_logs_never_hold_a_full_token_or_jwt(
+    stack: Stack, http: requests.Session, create: Callable[..., dict[str, Any]], user: User, admin: User
+) -> None:
+    # given: a token's whole life, and some refused requests
+    token = create(user, ttl=300)["token"]
+    http.get(f"{stack.api}/upload-tokens/{token}", headers=user.headers())
+    http.get(f"{stack.api}/upload-tokens", headers=admin.headers())
+    http.post(f"{stack.api}/upload-tokens", data="{broken", headers=user.headers())
+    http.delete(f"{stack.api}/upload-tokens/{token}", headers=user.headers())
+    time.sleep(0.2)
+    # when
+    log = stack.log.read_text()
+    # then
+    assert "token revoked" in log and token[:6] in log  # the logs do speak of it, masked
+    for secret in (token, user.id_token, admin.id_token, user.id_token.split(".")[2]):
+        assert secret not in log

@@ -1,0 +1,73 @@
+"""Each function's events/ example, through its handler in-process against the emulator,
+as `sam local invoke <Function> -e events/<file>.json` would run it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import EVENTS, load_event, template_functions
+from upload_service.models import TokenRecord
+from upload_service.repository import default_repository, token_key
+
+EVENT_FILE = {
+    "CreateTokenFunction": "create_token",
+    "ListTokensFunction": "list_tokens",
+    "GetTokenFunction": "get_token",
+    "RevokeTokenFunction": "revoke_token",
+}
+
+Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def test_every_function_has_an_event() -> None:
+    assert set(EVENT_FILE) == set(template_functions())
+    for function, code_dir in template_functions().items():
+        assert (EVENTS / f"{EVENT_FILE[function]}.json").exists()
+        assert code_dir.name == EVENT_FILE[function]
+
+
+@pytest.fixture
+def event_token(lambda_env: dict[str, str]) -> str:
+    """The token the get/revoke events name, (re)created for the events' user."""
+    event = load_event("get_token")
+    token = event["pathParameters"]["uploadToken"]
+    owner = event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
+    repo = default_repository()
+    repo.client.delete_item(TableName=repo.table_name, Key=token_key(token))
+    repo.create_token(TokenRecord.new(token, owner, 3600, datetime.now(UTC)), max_live=1000)
+    return str(token)
+
+
+def test_create_token_event(invoke: Invoke) -> None:
+    event = load_event("create_token")
+    result = invoke("CreateTokenFunction", event)
+    assert result["statusCode"] == 200, result
+    body = json.loads(result["body"])
+    assert body["ttl"] == 3600
+    assert body["userId"] == event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
+    assert result["headers"]["X-RateLimit-Limit"] == "40"
+
+
+def test_list_tokens_event(invoke: Invoke, event_token: str) -> None:
+    result = invoke("ListTokensFunction", load_event("list_tokens"))
+    assert result["statusCode"] == 200, result
+    body = json.loads(result["body"])
+    assert event_token in [item["token"] for item in body["data"]]  # the event's caller is an admin
+    assert body["pagination"]["pageSize"] == 25
+
+
+def test_get_token_event(invoke: Invoke, event_token: str) -> None:
+    result = invoke("GetTokenFunction", load_event("get_token"))
+    assert result["statusCode"] == 200, result
+    assert json.loads(result["body"])["token"] == event_token
+
+
+def test_revoke_token_event(invoke: Invoke, event_token: str) -> None:
+    result = invoke("RevokeTokenFunction", load_event("revoke_token"))
+    assert result["statusCode"] == 204, result
+    assert default_repository().get_token(event_token).status == "DELETED"  # type: ignore[union-attr]

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from local_stack.gateway import claim_strings
+from upload_service.auth import MissingClaims, caller_from_event, parse_groups
+
+
+@pytest.mark.parametrize(
+    ("value", "groups"),
+    [
+        (None, set()),
+        ("", set()),
+        ("[]", set()),
+        ("[admins]", {"admins"}),
+        ("[admins editors]", {"admins", "editors"}),
+        ('["admins","editors"]', {"admins", "editors"}),
+        ("admins", {"admins"}),
+        (["admins", "editors"], {"admins", "editors"}),
+        ("[administrators]", {"administrators"}),
+    ],
+)
+def test_parse_groups(value: Any, groups: set[str]) -> None:
+    assert parse_groups(value) == groups
+
+
+def event_with(claims: dict[str, Any] | None) -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    if claims is not None:
+        context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    return {"requestContext": context}
+
+
+def test_caller_from_http_api_claims() -> None:
+    claims = claim_strings({"sub": "u-1", "cognito:username": "alice", "cognito:groups": ["admins", "x"]})
+    caller = caller_from_event(event_with(claims), admin_group="admins")
+    assert caller.user_id == "u-1" and caller.username == "alice" and caller.is_admin
+
+
+def test_membership_is_exact() -> None:
+    caller = caller_from_event(event_with({"sub": "u", "cognito:groups": "[administrators]"}), "admins")
+    assert not caller.is_admin
+
+
+@pytest.mark.parametrize("claims", [None, {}, {"sub": ""}, {"cognito:groups": "[admins]"}])
+def test_missing_claims_are_refused(claims: dict[str, Any] | None) -> None:
+    with pytest.raises(MissingClaims):
+        caller_from_event(event_with(claims), "admins")
+
+
+def test_claims_are_passed_as_http_api_strings() -> None:
+    assert claim_strings({"exp": 17, "groups": ["a", "b"], "flag": True, "sub": "s"}) == {
+        "exp": "17",
+        "groups": "[a b]",
+        "flag": "true",
+        "sub": "s",
+    }

@@ -1,0 +1,76 @@
+"""The local stack reads template.yaml as CloudFormation would; the template has what the design asks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from local_stack.template import Resolver, load_template
+
+TEMPLATE = load_template()
+
+
+def resolver(**overrides: str) -> Resolver:
+    return Resolver(
+        template=TEMPLATE,
+        parameters=Resolver.parameter_values(TEMPLATE, overrides),
+        pseudo={"AWS::Region": "eu-west-1", "AWS::StackName": "s", "AWS::AccountId": "1"},
+        ref=lambda name: f"ref:{name}",
+        get_att=lambda name, attr: f"att:{name}.{attr}",
+    )
+
+
+def test_intrinsics() -> None:
+    r = resolver()
+    assert r.resolve({"Fn::Sub": "${AWS::Region}/${TokensTable}/${TokensTable.Arn}"}) == (
+        "eu-west-1/ref:TokensTable/att:TokensTable.Arn"
+    )
+    assert r.resolve({"Fn::Sub": ["x-${A}", {"A": {"Ref": "AWS::StackName"}}]}) == "x-s"
+    assert r.resolve({"Fn::If": ["CreateUserPool", {"Ref": "UserPool"}, "no"]}) == "ref:UserPool"
+    assert r.resolve({"Ref": "CorsAllowedOrigins"}) == ["http://localhost:5173"]
+    assert r.resolve([1, {"Ref": "AWS::NoValue"}]) == [1]
+
+
+def test_existing_pool_parameters_switch_the_condition() -> None:
+    assert resolver().condition("CreateUserPool")
+    assert not resolver(ExistingUserPoolId="us-east-1_x", ExistingUserPoolClientId="c").condition(
+        "CreateUserPool"
+    )
+
+
+def test_unknown_parameter_overrides_are_refused() -> None:
+    with pytest.raises(ValueError, match="Nope"):
+        Resolver.parameter_values(TEMPLATE, {"Nope": "1"})
+
+
+def resources(kind: str) -> dict[str, Any]:
+    return {name: spec for name, spec in TEMPLATE["Resources"].items() if spec["Type"] == kind}
+
+
+def test_functions_run_python_313_on_arm64_with_the_layer() -> None:
+    function = TEMPLATE["Globals"]["Function"]
+    assert function["Runtime"] == "python3.13"
+    assert function["Architectures"] == ["arm64"]
+    assert function["Layers"] == [{"Ref": "SharedLayer"}]
+    assert function["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+
+
+def test_table_is_on_demand_with_pitr_and_ttl() -> None:
+    (table,) = resources("AWS::DynamoDB::Table").values()
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "purgeAt", "Enabled": True}
+
+
+def test_policies_are_least_privilege() -> None:
+    """No wildcard actions, no managed CRUD policies, nothing beyond the table and its indexes."""
+    for name, spec in resources("AWS::Serverless::Function").items():
+        for policy in spec["Properties"]["Policies"]:
+            assert isinstance(policy, dict) and "Statement" in policy, name
+            for statement in policy["Statement"]:
+                assert all(
+                    action.startswith("dynamodb:") and "*" not in action for action in statement["Action"]
+                )
+                assert "Scan" not in " ".join(statement["Action"]), name
