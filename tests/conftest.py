@@ -71,12 +71,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         yield Stack(json.loads(stack_file.read_text()), workdir / "stack.log")
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)  # what Ctrl-C sends: everything must stop, cleanly
         try:
-            process.wait(timeout=10)
+            exit_code = process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
-        log.close()
+            raise
+        finally:
+            log.close()
+        assert exit_code == 0, (workdir / "stack.log").read_text()[-2000:]
 
 
 @dataclass
