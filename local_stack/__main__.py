@@ -1,4 +1,5 @@
 """`python -m local_stack`: run the whole service locally until Ctrl-C.
+`python -m local_stack invoke <Function> [event.json]`: invoke one function once against the running stack.
 
 Environment: API_PORT (3000), AWS_PORT (5000), HOST (127.0.0.1), STACK_FILE (.local/stack.json),
 PARAMETER_OVERRIDES ("Name=value ..." for template parameters, as sam deploy takes them).
@@ -6,16 +7,18 @@ PARAMETER_OVERRIDES ("Name=value ..." for template parameters, as sam deploy tak
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
 
-from local_stack.stack import STACK_FILE, LocalStack, parse_overrides, write_stack_file
+from local_stack.stack import STACK_FILE, LocalStack, invoke_once, parse_overrides, write_stack_file
 
 
-def main() -> int:
+def serve(stack_file: Path) -> int:
     stack = LocalStack(
         host=os.environ.get("HOST", "127.0.0.1"),
         api_port=int(os.environ.get("API_PORT", "3000")),
@@ -27,16 +30,15 @@ def main() -> int:
         signal.signal(sig, lambda *_: stopping.set())
     try:
         info = stack.start()
-        stack_file = Path(os.environ.get("STACK_FILE", str(STACK_FILE)))
         write_stack_file(info, stack_file)
+        users = ", ".join(f"{u['username']} / {u['password']}" for u in info["users"])
         print(
             f"\nUpload-token service running locally\n"
             f"  HTTP API      {info['apiUrl']}   (OpenAPI: {info['apiUrl']}/openapi.json)\n"
             f"  AWS emulator  {info['awsEndpoint']}\n"
             f"  user pool     {info['userPoolId']}  client {info['userPoolClientId']}\n"
-            f"  demo users    "
-            + ", ".join(f"{u['username']} / {u['password']}" for u in info["users"])
-            + "\n"
+            f"  bucket        {info['bucketName']}  queue {info['queueUrl']}\n"
+            f"  demo users    {users}\n"
             f"  stack file    {stack_file}\n"
             f"Ctrl-C stops everything.\n",
             flush=True,
@@ -46,6 +48,21 @@ def main() -> int:
         print("stopping local stack", file=sys.stderr, flush=True)
         stack.stop()
     return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m local_stack")
+    commands = parser.add_subparsers(dest="command")
+    invoke = commands.add_parser("invoke", help="invoke one function once against the running stack")
+    invoke.add_argument("function", help="logical id in template.yaml, e.g. CleanupFunction")
+    invoke.add_argument("event", nargs="?", help="event JSON file (default: {})")
+    args = parser.parse_args()
+    stack_file = Path(os.environ.get("STACK_FILE", str(STACK_FILE)))
+    if args.command == "invoke":
+        event = json.loads(Path(args.event).read_text()) if args.event else {}
+        print(json.dumps(invoke_once(stack_file, args.function, event), indent=2, default=str))
+        return 0
+    return serve(stack_file)
 
 
 if __name__ == "__main__":

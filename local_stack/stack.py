@@ -13,10 +13,11 @@ from typing import Any
 import boto3
 
 from local_stack.emulator import Emulator
-from local_stack.functions import LAYER_PATHS, LambdaFunction, function_specs
+from local_stack.functions import LAYER_PATHS, FunctionSpec, LambdaFunction, function_specs
 from local_stack.gateway import BoundRoute, Gateway, JwtAuthorizer
-from local_stack.provision import Provisioner
+from local_stack.provision import Provisioned, Provisioner
 from local_stack.template import ROOT, Resolver, load_template
+from local_stack.workers import QueuePoller, Schedule, rate_seconds
 
 DEMO_USERS = [
     {"username": "alice", "password": "Alice-local-pass-1", "admin": False},
@@ -48,6 +49,7 @@ class LocalStack:
     emulator: Emulator | None = None
     gateway: Gateway | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    workers: list[QueuePoller | Schedule] = field(default_factory=list)
 
     def start(self) -> dict[str, Any]:
         self.emulator = Emulator(self.host, self.aws_port)
@@ -70,13 +72,17 @@ class LocalStack:
 
         api = provisioner.resolver.resolve(template["Resources"]["HttpApi"]["Properties"])
         authorizer = self._authorizer(api)
+        lambdas = {name: LambdaFunction(spec) for name, spec in functions.items()}
         routes = [
-            BoundRoute.of(route, LambdaFunction(spec)) for spec in functions.values() for route in spec.routes
+            BoundRoute.of(route, lambdas[name]) for name, spec in functions.items() for route in spec.routes
         ]
         from upload_service.openapi import build_document
 
         self.gateway = Gateway(routes, authorizer, api.get("CorsConfiguration", {}), build_document())
         self.api_port = self.gateway.start(self.host, self.api_port)
+        self.workers = self._event_sources(lambdas, resources)
+        for worker in self.workers:
+            worker.start()
 
         outputs = provisioner.resolver.resolve(template.get("Outputs", {}))
         pool_id = outputs["UserPoolId"]["Value"]
@@ -92,6 +98,9 @@ class LocalStack:
             "tableName": resources["TokensTable"].ref,
             "bucketName": resources["UploadsBucket"].ref if "UploadsBucket" in resources else None,
             "queueUrl": resources["UploadsQueue"].ref if "UploadsQueue" in resources else None,
+            "deadLetterQueueUrl": resources["UploadsDeadLetterQueue"].ref
+            if "UploadsDeadLetterQueue" in resources
+            else None,
             "users": DEMO_USERS,
             "parameters": parameters,
             "functionEnvironment": environment,
@@ -99,10 +108,32 @@ class LocalStack:
         return self.info
 
     def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
         if self.gateway is not None:
             self.gateway.stop()
         if self.emulator is not None:
             self.emulator.stop()
+
+    def _event_sources(
+        self, lambdas: dict[str, LambdaFunction], resources: dict[str, Provisioned]
+    ) -> list[QueuePoller | Schedule]:
+        """An SQS poller per SQS event and a timer per Schedule event of template.yaml's functions."""
+        queues = {
+            res.attributes["Arn"]: res.ref for res in resources.values() if "QueueUrl" in res.attributes
+        }
+        workers: list[QueuePoller | Schedule] = []
+        for function in lambdas.values():
+            for event in function.spec.events.values():
+                props = event.get("Properties", {})
+                if event["Type"] == "SQS":
+                    arn = props["Queue"]
+                    workers.append(
+                        QueuePoller(function, queues[arn], arn, int(props.get("BatchSize", 10)), self.region)
+                    )
+                elif event["Type"] == "Schedule":
+                    workers.append(Schedule(function, rate_seconds(props["Schedule"]), self.region))
+        return workers
 
     def _authorizer(self, api: dict[str, Any]) -> JwtAuthorizer | None:
         auth = api.get("Auth", {})
@@ -143,3 +174,23 @@ def write_stack_file(info: dict[str, Any], path: Path) -> None:
 
 
 STACK_FILE = ROOT / ".local" / "stack.json"
+
+
+def invoke_once(stack_file: Path, function: str, event: dict[str, Any]) -> Any:
+    """Run one function's handler in this process against a running local stack (see stack.json)."""
+    if not stack_file.exists():
+        raise SystemExit(f"{stack_file} not found: start the stack first (make dev)")
+    info = json.loads(stack_file.read_text())
+    os.environ.update(
+        RUNTIME_ENVIRONMENT,
+        **info["functionEnvironment"],
+        AWS_ENDPOINT_URL=info["awsEndpoint"],
+        AWS_DEFAULT_REGION=info["region"],
+        AWS_REGION=info["region"],
+    )
+    for path in LAYER_PATHS:
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    resource = load_template()["Resources"][function]["Properties"]
+    spec = FunctionSpec(function, ROOT / resource["CodeUri"], resource["Handler"], 900, 512, {})
+    return LambdaFunction(spec).invoke(event)

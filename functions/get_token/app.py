@@ -1,4 +1,4 @@
-"""GET /upload-tokens/{uploadToken}: one token, for its owner or an admin."""
+"""GET /upload-tokens/{uploadToken}: one token and its uploads, for its owner or an admin."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +10,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from upload_service import tokens
 from upload_service.api import create_app, current_caller, json_response
 from upload_service.config import get_settings
-from upload_service.models import UploadToken
 from upload_service.observability import logger, metrics, tracer
 from upload_service.repository import default_repository
 
@@ -20,8 +19,8 @@ app = create_app()
 
 @app.get("/upload-tokens/<upload_token>")
 def get_token(upload_token: str) -> Response[str]:
-    record = tokens.find_visible(default_repository(), current_caller(app), upload_token)
-    return json_response(UploadToken.from_record(record, datetime.now(UTC)))
+    detail = tokens.token_detail(default_repository(), current_caller(app), upload_token, datetime.now(UTC))
+    return json_response(detail)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

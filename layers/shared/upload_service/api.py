@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from pydantic import BaseModel, ValidationError
 
 from upload_service.auth import Caller, caller_from_event
-from upload_service.config import get_settings
+from upload_service.config import Settings, get_settings
 from upload_service.errors import BadRequest, FieldProblem, ProblemError, RateLimited
 from upload_service.models import Problem, ProblemDetail
 from upload_service.observability import logger
@@ -27,16 +27,18 @@ Model = TypeVar("Model", bound=BaseModel)
 
 def create_app(
     rate_limit_key: Callable[[APIGatewayHttpResolver], str] | None = None,
+    rate_limit_per_minute: Callable[[Settings], int] = lambda settings: settings.rate_limit_per_minute,
 ) -> APIGatewayHttpResolver:
     """A resolver whose every response is rate-limited and every error a problem document.
 
-    `rate_limit_key` picks who is counted; by default the signed-in caller.
+    `rate_limit_key` picks who is counted (by default the signed-in caller), and
+    `rate_limit_per_minute` which setting limits them.
     """
     app = APIGatewayHttpResolver()
     key_of = rate_limit_key or (lambda resolver: current_caller(resolver).rate_limit_key)
 
     def rate_limit(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        limit = get_settings().rate_limit_per_minute
+        limit = rate_limit_per_minute(get_settings())
         try:
             window = default_repository().count_request(
                 key_of(resolver), limit, RATE_WINDOW_SECONDS, time.time()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Settings(BaseModel):
@@ -20,7 +20,23 @@ class Settings(BaseModel):
     rate_limit_per_minute: int = Field(120, alias="RATE_LIMIT_PER_MINUTE", ge=1)
     admin_group: str = Field("admins", alias="ADMIN_GROUP", min_length=1)
     record_retention_days: int = Field(30, alias="RECORD_RETENTION_DAYS", ge=1)
+    bucket_name: str = Field("", alias="BUCKET_NAME")
+    max_upload_bytes: int = Field(1024**3, alias="MAX_UPLOAD_BYTES", ge=1)
+    allowed_content_types: frozenset[str] = Field(frozenset(), alias="ALLOWED_CONTENT_TYPES")
+    uploads_per_token: int = Field(10, alias="UPLOADS_PER_TOKEN", ge=1)
+    upload_target_ttl: int = Field(900, alias="UPLOAD_TARGET_TTL", ge=1)
+    upload_rate_limit_per_minute: int = Field(30, alias="UPLOAD_RATE_LIMIT_PER_MINUTE", ge=1)
+    cleanup_batch_size: int = Field(200, alias="CLEANUP_BATCH_SIZE", ge=1)
+    cleanup_grace_seconds: int = Field(600, alias="CLEANUP_GRACE_SECONDS", ge=0)
+    event_bus_name: str = Field("default", alias="EVENT_BUS_NAME", min_length=1)
     problem_base_url: str = Field("https://docs.api.video/reference/", alias="PROBLEM_TYPE_BASE_URL")
+
+    @field_validator("allowed_content_types", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(item.strip().lower() for item in value.split(",") if item.strip())
+        return value
 
     @model_validator(mode="after")
     def _default_within_max(self) -> Settings:

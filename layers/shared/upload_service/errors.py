@@ -79,3 +79,11 @@ class ServiceUnavailable(ProblemError):
     def __init__(self, retry_after: int = 1) -> None:
         super().__init__()
         self.headers["Retry-After"] = str(retry_after)
+
+
+class UploadLimitReached(ProblemError):
+    """Every upload the token allows is taken (accepted, or started and not yet decided)."""
+
+    status = 403
+    slug = "upload-limit-reached"
+    title = "This upload token allows no more uploads."

@@ -40,7 +40,11 @@ LIVE_STATUSES = frozenset({TokenStatus.PENDING, TokenStatus.PARTIAL_UPLOAD})
 
 @dataclass(frozen=True)
 class TokenRecord:
-    """A token as stored: who owns it, when it dies, where it is in its lifecycle."""
+    """A token as stored: who owns it, when it dies, where it is in its lifecycle.
+
+    `uploads_reserved` counts uploads started and not rejected (what the allowance limits),
+    `uploads_open` those not decided yet, `uploads_accepted` those accepted.
+    """
 
     token: str
     user_id: str
@@ -48,6 +52,9 @@ class TokenRecord:
     created_at: datetime
     expires_at: datetime | None
     status: TokenStatus = TokenStatus.PENDING
+    uploads_reserved: int = 0
+    uploads_open: int = 0
+    uploads_accepted: int = 0
 
     def is_expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -65,6 +72,42 @@ class TokenRecord:
     def new(cls, token: str, user_id: str, ttl: int, now: datetime) -> TokenRecord:
         expires_at = now + timedelta(seconds=ttl) if ttl else None
         return cls(token=token, user_id=user_id, ttl=ttl, created_at=now, expires_at=expires_at)
+
+
+class UploadStatus(StrEnum):
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+@dataclass(frozen=True)
+class UploadRecord:
+    """One upload started with a token: what was declared, and what became of it."""
+
+    token: str
+    upload_id: str
+    user_id: str
+    file_name: str
+    file_size: int
+    content_type: str
+    created_at: datetime
+    target_expires_at: datetime
+    status: UploadStatus = UploadStatus.PENDING
+    reason: str | None = None
+    object_size: int | None = None
+    etag: str | None = None
+    event_sent: bool = False
+
+    @property
+    def key(self) -> str:
+        """Where the client uploads it."""
+        return f"uploads/{self.token}/{self.upload_id}/{self.file_name}"
+
+    @property
+    def media_key(self) -> str:
+        """Where an accepted upload ends up, attributed to the token's owner."""
+        return f"media/{self.user_id}/{self.upload_id}/{self.file_name}"
 
 
 class WireModel(BaseModel):
@@ -103,6 +146,56 @@ class UploadToken(WireModel):
             user_id=record.user_id,
             status=record.effective_status(now),
         )
+
+
+class UploadInfo(WireModel):
+    upload_id: str
+    file_name: str
+    file_size: int
+    content_type: str
+    status: UploadStatus
+    reason: str | None
+    created_at: Timestamp
+
+    @classmethod
+    def from_record(cls, record: UploadRecord) -> UploadInfo:
+        return cls(
+            upload_id=record.upload_id,
+            file_name=record.file_name,
+            file_size=record.object_size if record.object_size is not None else record.file_size,
+            content_type=record.content_type,
+            status=record.status,
+            reason=record.reason,
+            created_at=record.created_at,
+        )
+
+
+class TokenDetail(UploadToken):
+    """`GET /upload-tokens/{token}`: the token and its uploads."""
+
+    uploads: list[UploadInfo]
+
+
+class StartUploadRequest(WireModel):
+    """`POST /upload?token=...` body: what the client is about to send."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file_name: str = Field(description="Base name only: no path, no control characters.")
+    file_size: StrictInt = Field(description="Bytes; the upload may not be larger.")
+    content_type: str
+
+
+class UploadTarget(WireModel):
+    """A presigned S3 POST: send `fields` and then the file as multipart/form-data to `url`."""
+
+    upload_id: str
+    method: str = "POST"
+    url: str
+    fields: dict[str, str]
+    headers: dict[str, str] = Field(default_factory=dict)
+    key: str
+    expires_at: Timestamp
 
 
 _DIGITS = re.compile(r"[0-9]{1,9}")

@@ -1,7 +1,8 @@
 """All DynamoDB access: one table, keys designed so that no request Scans.
 
 Items
-  token          PK=TOKEN#<token>    SK=TOKEN           the token, its owner, status and expiry
+  token          PK=TOKEN#<token>    SK=TOKEN           the token, its owner, status, expiry, upload counters
+  upload         PK=TOKEN#<token>    SK=UPLOAD#<id>     one upload of that token (token + uploads: one Query)
   user counter   PK=USER#<userId>    SK=COUNTERS        liveTokens: the per-user cap, kept atomically
   global counter PK=COUNTERS#ALL     SK=SHARD#<n>       liveTokens split over shards (sum = all live tokens)
   rate window    PK=RATE#<key>       SK=WINDOW#<n>      hits in one fixed window, purged by TTL
@@ -27,13 +28,15 @@ from botocore.exceptions import ClientError
 
 from upload_service import aws
 from upload_service.config import get_settings
-from upload_service.errors import ActiveTokenLimitReached, RateLimited, ServiceUnavailable
+from upload_service.errors import ActiveTokenLimitReached, RateLimited, ServiceUnavailable, UploadLimitReached
 from upload_service.models import (
     LIVE_STATUSES,
     SortBy,
     SortOrder,
     TokenRecord,
     TokenStatus,
+    UploadRecord,
+    UploadStatus,
     isoformat,
     parse_isoformat,
 )
@@ -99,6 +102,9 @@ def token_item(record: TokenRecord) -> dict[str, Any]:
             "expirySort": f"{expires or NEVER}#{record.token}",
             "activeOwner": record.user_id if live else None,
             "activeAll": ALL if live else None,
+            "uploadsReserved": record.uploads_reserved,
+            "uploadsOpen": record.uploads_open,
+            "uploadsAccepted": record.uploads_accepted,
         }
     )
 
@@ -112,11 +118,58 @@ def record_from_item(item: Mapping[str, Any]) -> TokenRecord:
         created_at=parse_isoformat(values["createdAt"]),
         expires_at=parse_isoformat(values["expiresAt"]) if values.get("expiresAt") else None,
         status=TokenStatus(values["status"]),
+        uploads_reserved=int(values.get("uploadsReserved", 0)),
+        uploads_open=int(values.get("uploadsOpen", 0)),
+        uploads_accepted=int(values.get("uploadsAccepted", 0)),
+    )
+
+
+def upload_key(token: str, upload_id: str) -> dict[str, Any]:
+    return _to_item({"PK": f"TOKEN#{token}", "SK": f"UPLOAD#{upload_id}"})
+
+
+def upload_item(upload: UploadRecord) -> dict[str, Any]:
+    return _to_item(
+        {
+            **{name: value["S"] for name, value in upload_key(upload.token, upload.upload_id).items()},
+            "token": upload.token,
+            "uploadId": upload.upload_id,
+            "userId": upload.user_id,
+            "fileName": upload.file_name,
+            "fileSize": upload.file_size,
+            "contentType": upload.content_type,
+            "createdAt": isoformat(upload.created_at),
+            "targetExpiresAt": isoformat(upload.target_expires_at),
+            "status": upload.status.value,
+        }
+    )
+
+
+def upload_from_item(item: Mapping[str, Any]) -> UploadRecord:
+    values = _from_item(item)
+    return UploadRecord(
+        token=values["token"],
+        upload_id=values["uploadId"],
+        user_id=values["userId"],
+        file_name=values["fileName"],
+        file_size=int(values["fileSize"]),
+        content_type=values["contentType"],
+        created_at=parse_isoformat(values["createdAt"]),
+        target_expires_at=parse_isoformat(values["targetExpiresAt"]),
+        status=UploadStatus(values["status"]),
+        reason=values.get("reason"),
+        object_size=int(values["objectSize"]) if "objectSize" in values else None,
+        etag=values.get("etag"),
+        event_sent=bool(values.get("eventSent", False)),
     )
 
 
 class TokenIdTaken(Exception):
     """The generated id exists already (a CSPRNG makes this practically impossible)."""
+
+
+class TokenChanged(Exception):
+    """The token changed between our read and our conditional write: read again."""
 
 
 class _TransactionRefused(Exception):
@@ -145,6 +198,22 @@ class Repository:
             )
         item = response.get("Item")
         return record_from_item(item) if item else None
+
+    def get_token_with_uploads(self, token: str) -> tuple[TokenRecord | None, list[UploadRecord]]:
+        """The token and all its uploads: one Query on the token's partition."""
+        params = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"TOKEN#{token}"}},
+            "ConsistentRead": True,
+        }
+        record, uploads = None, []
+        for item in self._query_items(params, take=None):
+            if item["SK"]["S"] == "TOKEN":
+                record = record_from_item(item)
+            else:
+                uploads.append(upload_from_item(item))
+        return record, uploads
 
     def create_token(self, record: TokenRecord, max_live: int) -> None:
         """Store a new token and count it against its owner's cap, atomically.
@@ -194,22 +263,45 @@ class Repository:
         Conditional on the status we read, so concurrent revokes/cleanups end it exactly once.
         Returns False when someone else changed it first.
         """
-        update: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": token_key(record.token),
-            "UpdateExpression": "SET #status = :new, purgeAt = :purge REMOVE activeOwner, activeAll",
-            "ConditionExpression": "#status = :seen",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": _to_item(
-                {
-                    ":new": status.value,
-                    ":seen": record.status.value,
-                    ":purge": int((now + retention).timestamp()),
+        try:
+            self._transact(self._token_transition(record, status, now, retention))
+        except _TransactionRefused:
+            return False
+        return True
+
+    def _token_transition(
+        self,
+        record: TokenRecord,
+        status: TokenStatus,
+        now: datetime,
+        retention: timedelta,
+        extra_set: str = "",
+        extra_values: dict[str, Any] | None = None,
+        extra_condition: str = "",
+    ) -> list[Any]:
+        """Transaction items that set a token's status, conditional on the status read.
+
+        Leaving the live set also removes it from the live indexes and decrements the counters.
+        """
+        leaves = record.status in LIVE_STATUSES and status not in LIVE_STATUSES
+        expression = "SET #status = :new" + extra_set
+        values: dict[str, Any] = {":new": status.value, ":seen": record.status.value, **(extra_values or {})}
+        if leaves:
+            expression += ", purgeAt = :purge, endedAt = :now REMOVE activeOwner, activeAll"
+            values |= {":purge": int((now + retention).timestamp()), ":now": isoformat(now)}
+        items: list[Any] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": token_key(record.token),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "#status = :seen" + extra_condition,
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": _to_item(values),
                 }
-            ),
-        }
-        items: list[Any] = [{"Update": update}]
-        if record.status in LIVE_STATUSES:
+            }
+        ]
+        if leaves:
             items += [
                 {
                     "Update": {
@@ -221,11 +313,7 @@ class Repository:
                 },
                 self._global_count(-1),
             ]
-        try:
-            self._transact(items)
-        except _TransactionRefused:
-            return False
-        return True
+        return items
 
     def time_out_expired(self, user_id: str, now: datetime) -> int:
         """TIME_OUT the user's tokens that expired but are still counted live; how many were."""
@@ -244,6 +332,158 @@ class Repository:
         params["ExpressionAttributeValues"][":bound"] = {"S": _expiry_bound(now)}
         for item in self._query_items(params, take=limit):
             yield record_from_item(item)
+
+    # -- uploads ------------------------------------------------------------------------------
+
+    def get_upload(self, token: str, upload_id: str) -> UploadRecord | None:
+        with aws.unavailable_when_throttled():
+            response = self.client.get_item(
+                TableName=self.table_name, Key=upload_key(token, upload_id), ConsistentRead=True
+            )
+        item = response.get("Item")
+        return upload_from_item(item) if item else None
+
+    def start_upload(self, upload: UploadRecord, allowance: int, now: datetime) -> None:
+        """Record a PENDING upload and reserve one of the token's uploads, atomically.
+
+        Refused (UploadLimitReached) when the token is no longer live or its allowance is reserved.
+        """
+        items: list[Any] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": token_key(upload.token),
+                    "UpdateExpression": "ADD uploadsReserved :one, uploadsOpen :one",
+                    "ConditionExpression": "#status IN (:pending, :partial)"
+                    " AND (attribute_not_exists(uploadsReserved) OR uploadsReserved < :allowance)"
+                    " AND (attribute_not_exists(expiresAt) OR expiresAt > :now)",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": _to_item(
+                        {
+                            ":one": 1,
+                            ":allowance": allowance,
+                            ":pending": TokenStatus.PENDING.value,
+                            ":partial": TokenStatus.PARTIAL_UPLOAD.value,
+                            ":now": isoformat(now),
+                        }
+                    ),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": upload_item(upload),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+        ]
+        try:
+            self._transact(items)
+        except _TransactionRefused:
+            raise UploadLimitReached(detail=f"A token allows {allowance} uploads.") from None
+
+    def accept_upload(
+        self,
+        token: TokenRecord,
+        upload: UploadRecord,
+        object_size: int,
+        etag: str,
+        allowance: int,
+        now: datetime,
+        retention: timedelta,
+    ) -> bool:
+        """Mark the upload ACCEPTED and count it on the token (PARTIAL_UPLOAD, or FULL_UPLOAD when the
+        allowance is used, which closes the token). Conditional on what was read: False if the upload
+        was decided meanwhile; the caller re-reads and retries when only the token changed."""
+        accepted = token.uploads_accepted + 1
+        status = TokenStatus.FULL_UPLOAD if accepted >= allowance else TokenStatus.PARTIAL_UPLOAD
+        items = self._token_transition(
+            token,
+            status,
+            now,
+            retention,
+            extra_set=", uploadsAccepted = :accepted, uploadsOpen = uploadsOpen - :one",
+            extra_values={":accepted": accepted, ":one": 1, ":before": token.uploads_accepted},
+            extra_condition=" AND uploadsAccepted = :before",
+        )
+        items.append(
+            self._decide_upload(upload, UploadStatus.ACCEPTED, now, objectSize=object_size, etag=etag)
+        )
+        try:
+            self._transact(items)
+        except _TransactionRefused as refused:
+            if refused.reasons[-1] == "ConditionalCheckFailed":
+                return False  # decided by an earlier delivery
+            raise TokenChanged(token.token) from None
+        return True
+
+    def reject_upload(self, upload: UploadRecord, status: UploadStatus, reason: str, now: datetime) -> bool:
+        """REJECTED (or EXPIRED) with a reason; gives its reservation back to the token."""
+        items: list[Any] = [
+            self._decide_upload(upload, status, now, reason=reason),
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": token_key(upload.token),
+                    "UpdateExpression": "ADD uploadsReserved :minus, uploadsOpen :minus",
+                    "ConditionExpression": "attribute_exists(PK)",
+                    "ExpressionAttributeValues": _to_item({":minus": -1}),
+                }
+            },
+        ]
+        try:
+            self._transact(items)
+        except _TransactionRefused:
+            return False
+        return True
+
+    def mark_event_sent(self, upload: UploadRecord) -> None:
+        with aws.unavailable_when_throttled():
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=upload_key(upload.token, upload.upload_id),
+                UpdateExpression="SET eventSent = :yes",
+                ExpressionAttributeValues={":yes": {"BOOL": True}},
+            )
+
+    def pending_uploads(self, token: str) -> list[UploadRecord]:
+        params = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :upload)",
+            "FilterExpression": "#status = :pending",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": _to_item(
+                {":pk": f"TOKEN#{token}", ":upload": "UPLOAD#", ":pending": UploadStatus.PENDING.value}
+            ),
+        }
+        return [upload_from_item(item) for item in self._query_items(params, take=None)]
+
+    def _decide_upload(self, upload: UploadRecord, status: UploadStatus, now: datetime, **values: Any) -> Any:
+        names = {"#status": "status", **{f"#{name}": name for name in values}}
+        expression = "SET #status = :new, decidedAt = :now" + "".join(
+            f", #{name} = :{name}" for name in values
+        )
+        if status is not UploadStatus.ACCEPTED:
+            retention = timedelta(days=get_settings().record_retention_days)
+            expression += ", purgeAt = :purge"
+            values["purge"] = int((now + retention).timestamp())
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": upload_key(upload.token, upload.upload_id),
+                "UpdateExpression": expression,
+                "ConditionExpression": "#status = :pending",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": _to_item(
+                    {
+                        ":new": status.value,
+                        ":now": isoformat(now),
+                        ":pending": UploadStatus.PENDING.value,
+                        **{f":{name}": value for name, value in values.items()},
+                    }
+                ),
+            }
+        }
 
     # -- listing ------------------------------------------------------------------------------
 

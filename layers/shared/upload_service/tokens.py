@@ -12,9 +12,11 @@ from upload_service.config import Settings
 from upload_service.errors import BadRequest, TokenNotFound
 from upload_service.models import (
     ListTokensQuery,
+    TokenDetail,
     TokenList,
     TokenRecord,
     TokenStatus,
+    UploadInfo,
     UploadToken,
 )
 from upload_service.pagination import build_pagination, page_window
@@ -66,14 +68,27 @@ def mint(repo: Repository, caller: Caller, ttl: int | None, settings: Settings, 
     raise RuntimeError("could not generate an unused token id")
 
 
-def find_visible(repo: Repository, caller: Caller, token: str) -> TokenRecord:
+def _visible(record: TokenRecord | None, caller: Caller) -> TokenRecord:
     """The token if the caller may see it: its owner or an admin; revoked tokens are gone."""
-    record = repo.get_token(token) if is_token_id(token) else None
     if record is None or record.status is TokenStatus.DELETED:
         raise TokenNotFound()
     if not caller.is_admin and record.user_id != caller.user_id:
         raise TokenNotFound()  # never reveal that another user's token exists
     return record
+
+
+def find_visible(repo: Repository, caller: Caller, token: str) -> TokenRecord:
+    return _visible(repo.get_token(token) if is_token_id(token) else None, caller)
+
+
+def token_detail(repo: Repository, caller: Caller, token: str, now: datetime) -> TokenDetail:
+    """The token with its uploads (one Query), for its owner or an admin."""
+    record, uploads = repo.get_token_with_uploads(token) if is_token_id(token) else (None, [])
+    visible = _visible(record, caller)
+    return TokenDetail(
+        **UploadToken.from_record(visible, now).model_dump(),
+        uploads=[UploadInfo.from_record(upload) for upload in sorted(uploads, key=lambda u: u.created_at)],
+    )
 
 
 def revoke(repo: Repository, caller: Caller, token: str, settings: Settings, now: datetime) -> None:

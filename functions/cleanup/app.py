@@ -1,0 +1,32 @@
+"""Scheduled: time out expired tokens and delete what their unfinished uploads left behind."""
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from upload_service import uploads
+from upload_service.config import get_settings
+from upload_service.observability import logger, metrics, tracer
+from upload_service.repository import default_repository
+from upload_service.storage import default_storage
+
+settings = get_settings()
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    report = uploads.clean_up(
+        default_repository(),
+        default_storage(),
+        settings,
+        datetime.now(UTC),
+        grace=timedelta(seconds=settings.cleanup_grace_seconds),
+    )
+    metrics.add_metric(name="TokensTimedOut", unit=MetricUnit.Count, value=report.tokens_timed_out)
+    logger.info("cleanup done", extra=asdict(report))
+    return asdict(report)

@@ -1,0 +1,71 @@
+"""S3 ObjectCreated notifications (via SQS, partial batch responses): accept or reject what arrived."""
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from upload_service import aws, uploads
+from upload_service.config import get_settings
+from upload_service.observability import logger, metrics, tracer
+from upload_service.repository import default_repository
+from upload_service.storage import default_storage
+
+settings = get_settings()
+processor = BatchProcessor(event_type=EventType.SQS)
+# Repeated deliveries of one S3 event (same bucket, key and sequencer) are processed once.
+idempotency = IdempotencyConfig(event_key_jmespath="[bucket, key, sequencer]", expires_after_seconds=86400)
+persistence = DynamoDBPersistenceLayer(
+    table_name=settings.table_name,
+    key_attr="PK",
+    sort_key_attr="SK",
+    static_pk_value="IDEMPOTENCY#process-upload",
+    expiry_attr="purgeAt",
+    boto3_client=aws.dynamodb(),
+)
+
+
+@idempotent_function(  # type: ignore[untyped-decorator]
+    data_keyword_argument="arrival", config=idempotency, persistence_store=persistence
+)
+def decide(arrival: dict[str, Any]) -> dict[str, Any]:
+    decision = uploads.process_arrival(
+        default_repository(),
+        default_storage(),
+        uploads.Arrival(**{**arrival, "time": datetime.fromisoformat(arrival["time"])}),
+        settings,
+        datetime.now(UTC),
+    )
+    metrics.add_metric(name=f"Uploads_{decision.outcome}", unit=MetricUnit.Count, value=1)
+    return asdict(decision)
+
+
+def record_handler(record: SQSRecord) -> None:
+    try:
+        found = uploads.arrivals(record.body)
+    except ValueError as exc:  # retrying cannot fix it: drop it, loudly
+        logger.error("malformed message dropped", extra={"messageId": record.message_id, "error": str(exc)})
+        metrics.add_metric(name="MalformedMessages", unit=MetricUnit.Count, value=1)
+        return
+    for arrival in found:
+        decide(arrival={**asdict(arrival), "time": arrival.time.isoformat()})
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    return dict(response)

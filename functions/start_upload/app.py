@@ -1,0 +1,46 @@
+"""POST /upload?token=...: a presigned S3 POST for one file. The token is the credential (no JWT)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from upload_service import uploads
+from upload_service.api import create_app, json_response, parse_body
+from upload_service.config import get_settings
+from upload_service.models import StartUploadRequest
+from upload_service.observability import logger, metrics, tracer
+from upload_service.repository import default_repository
+from upload_service.storage import default_storage
+
+settings = get_settings()
+
+
+def _token(resolver: APIGatewayHttpResolver) -> str | None:
+    return resolver.current_event.get_query_string_value("token")
+
+
+app = create_app(
+    rate_limit_key=lambda resolver: f"token#{(_token(resolver) or '')[:64]}",
+    rate_limit_per_minute=lambda s: s.upload_rate_limit_per_minute,
+)
+
+
+@app.post("/upload")
+def start_upload() -> Response[str]:
+    request = parse_body(app, StartUploadRequest)
+    target = uploads.start_upload(
+        default_repository(), default_storage(), _token(app), request, settings, datetime.now(UTC)
+    )
+    metrics.add_metric(name="UploadsStarted", unit=MetricUnit.Count, value=1)
+    return json_response(target)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,52 @@
+"""Upload decisions as EventBridge events for downstream consumers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from upload_service import aws
+from upload_service.config import get_settings
+from upload_service.models import UploadRecord
+from upload_service.tokens import mask
+
+SOURCE = "upload-tokens"
+ACCEPTED = "Upload Accepted"
+REJECTED = "Upload Rejected"
+
+
+class PublishFailed(Exception):
+    """EventBridge did not take the event; the message will be retried."""
+
+
+def publish(detail_type: str, detail: dict[str, Any]) -> None:
+    with aws.unavailable_when_throttled():
+        response = aws.client("events").put_events(
+            Entries=[
+                {
+                    "Source": SOURCE,
+                    "DetailType": detail_type,
+                    "Detail": json.dumps(detail),
+                    "EventBusName": get_settings().event_bus_name,
+                }
+            ]
+        )
+    if response.get("FailedEntryCount"):
+        raise PublishFailed(str(response["Entries"]))
+
+
+def upload_detail(upload: UploadRecord) -> dict[str, Any]:
+    """What consumers get: ids and facts, never the token itself (it is a credential)."""
+    return {
+        "uploadId": upload.upload_id,
+        "userId": upload.user_id,
+        "token": mask(upload.token),
+        "fileName": upload.file_name,
+        "declaredSize": upload.file_size,
+        "size": upload.object_size,
+        "contentType": upload.content_type,
+        "etag": upload.etag,
+        "status": upload.status.value,
+        "reason": upload.reason,
+        "key": upload.media_key if upload.status == "ACCEPTED" else upload.key,
+    }
