@@ -1,8 +1,9 @@
-"""The embedded AWS emulator: moto's server, one request at a time.
+"""The embedded AWS emulator: moto's server, DynamoDB requests one at a time.
 
 moto's backends are not thread-safe: two concurrent conditional writes can both pass their
-condition. DynamoDB guarantees item-level atomicity, so the emulator serialises requests to
-keep that guarantee (and every concurrency test meaningful).
+condition. DynamoDB guarantees item-level atomicity, so the emulator serialises DynamoDB
+requests to keep that guarantee (and every concurrency test meaningful). Other services are
+left concurrent: an SQS long poll must not hold everyone else up.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ def serialised(app: WsgiApp) -> WsgiApp:
     lock = threading.Lock()
 
     def one_at_a_time(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            return app(environ, start_response)
         with lock:
             return list(app(environ, start_response))
 

@@ -21,7 +21,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 #: Small limits so tests can reach them; every test signs in as users of its own.
 TEST_PARAMETERS = (
-    "MaxActiveTokensPerUser=5 RateLimitPerMinute=40 TokenTtlDefaultSeconds=3600 TokenTtlMaxSeconds=86400"
+    "MaxActiveTokensPerUser=5 RateLimitPerMinute=40 TokenTtlDefaultSeconds=3600 TokenTtlMaxSeconds=86400 "
+    "MaxUploadBytes=1048576 UploadsPerToken=3 UploadRateLimitPerMinute=20 UploadTargetTtlSeconds=60 "
+    "CleanupGraceSeconds=0 CleanupSchedule='rate(1 day)' CleanupBatchSize=50"
 )
 PASSWORD = "Test-password-123"
 

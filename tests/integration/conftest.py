@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from local_stack.functions import FunctionSpec, LambdaFunction
 from local_stack.template import ROOT, load_template
 from tests.conftest import Stack
-from upload_service import aws, repository
+from upload_service import aws, repository, storage
 from upload_service.config import get_settings
 
 EVENTS = ROOT / "events"
@@ -37,14 +38,20 @@ def _reset_process_caches() -> None:
     get_settings.cache_clear()
     aws.client.cache_clear()
     repository.default_repository.cache_clear()
+    storage.default_storage.cache_clear()
 
 
 @pytest.fixture(scope="session")
 def lambda_env(stack: Stack) -> Iterator[dict[str, str]]:
     """This process's environment as a function's: the template's variables, pointed at the emulator."""
     saved = dict(os.environ)
+    # A bucket of our own, without notifications: the stack's queue consumer must not race the
+    # deliveries these tests make themselves.
+    bucket = f"integration-{uuid.uuid4().hex[:12]}"
+    stack.client("s3").create_bucket(Bucket=bucket)
     os.environ.update(
         stack.info["functionEnvironment"],
+        BUCKET_NAME=bucket,
         AWS_ENDPOINT_URL=stack.info["awsEndpoint"],
         AWS_DEFAULT_REGION=stack.info["region"],
         AWS_ACCESS_KEY_ID="testing",

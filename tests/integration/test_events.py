@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.integration.conftest import EVENTS, load_event, template_functions
-from upload_service.models import TokenRecord
+from upload_service.models import TokenRecord, UploadRecord, UploadStatus
 from upload_service.repository import default_repository, token_key
+from upload_service.storage import default_storage
 
 EVENT_FILE = {
     "CreateTokenFunction": "create_token",
     "ListTokensFunction": "list_tokens",
     "GetTokenFunction": "get_token",
     "RevokeTokenFunction": "revoke_token",
+    "StartUploadFunction": "start_upload",
+    "ProcessUploadFunction": "process_upload",
+    "CleanupFunction": "cleanup",
 }
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -71,3 +75,49 @@ def test_revoke_token_event(invoke: Invoke, event_token: str) -> None:
     result = invoke("RevokeTokenFunction", load_event("revoke_token"))
     assert result["statusCode"] == 204, result
     assert default_repository().get_token(event_token).status == "DELETED"  # type: ignore[union-attr]
+
+
+def test_start_upload_event(invoke: Invoke, event_token: str) -> None:
+    result = invoke("StartUploadFunction", load_event("start_upload"))
+    assert result["statusCode"] == 200, result
+    target = json.loads(result["body"])
+    assert target["method"] == "POST"
+    assert target["fields"]["key"] == f"uploads/{event_token}/{target['uploadId']}/holiday clip.mp4"
+
+
+def test_process_upload_event(invoke: Invoke, event_token: str) -> None:
+    # given: the pending upload and the object the event's notification speaks of
+    event = load_event("process_upload")
+    notification = json.loads(event["Records"][0]["body"])["Records"][0]
+    _, token, upload_id, _ = notification["s3"]["object"]["key"].split("/")
+    now = datetime.now(UTC)
+    repo = default_repository()
+    record = repo.get_token(token)
+    assert record is not None
+    upload = UploadRecord(
+        token,
+        upload_id,
+        record.user_id,
+        "holiday clip.mp4",
+        1024,
+        "video/mp4",
+        now,
+        now + timedelta(minutes=15),
+    )
+    repo.start_upload(upload, allowance=10, now=now)
+    storage = default_storage()
+    storage.client.put_object(
+        Bucket=storage.bucket, Key=upload.key, Body=b"hello video", ContentType="video/mp4"
+    )
+    # when
+    result = invoke("ProcessUploadFunction", event)
+    # then: the S3 record is accepted, the s3:TestEvent message is simply acknowledged
+    assert result == {"batchItemFailures": []}
+    assert repo.get_upload(token, upload_id).status is UploadStatus.ACCEPTED  # type: ignore[union-attr]
+    assert storage.head(upload.media_key) is not None
+    assert storage.head(upload.key) is None
+
+
+def test_cleanup_event(invoke: Invoke) -> None:
+    result = invoke("CleanupFunction", load_event("cleanup"))
+    assert set(result) == {"tokens_timed_out", "uploads_expired", "more"}

@@ -437,13 +437,30 @@ class Repository:
             return False
         return True
 
-    def mark_event_sent(self, upload: UploadRecord) -> None:
+    def claim_event(self, upload: UploadRecord) -> bool:
+        """Claim the right to publish this upload's event; True for exactly one caller."""
+        try:
+            with aws.unavailable_when_throttled():
+                self.client.update_item(
+                    TableName=self.table_name,
+                    Key=upload_key(upload.token, upload.upload_id),
+                    UpdateExpression="SET eventSent = :yes",
+                    ConditionExpression="attribute_exists(PK) AND attribute_not_exists(eventSent)",
+                    ExpressionAttributeValues={":yes": {"BOOL": True}},
+                )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_event(self, upload: UploadRecord) -> None:
+        """Give the claim back when publishing failed, so a retry publishes."""
         with aws.unavailable_when_throttled():
             self.client.update_item(
                 TableName=self.table_name,
                 Key=upload_key(upload.token, upload.upload_id),
-                UpdateExpression="SET eventSent = :yes",
-                ExpressionAttributeValues={":yes": {"BOOL": True}},
+                UpdateExpression="REMOVE eventSent",
             )
 
     def pending_uploads(self, token: str) -> list[UploadRecord]:

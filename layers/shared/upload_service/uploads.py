@@ -7,7 +7,7 @@ import re
 import unicodedata
 import uuid
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote_plus
@@ -231,13 +231,15 @@ def process_arrival(
 
 
 def _finish(repo: Repository, storage: Storage, upload: UploadRecord) -> Decision:
-    """The decision's side effects, each idempotent: the source object goes, the event goes out once."""
+    """The decision's side effects, each safe to repeat: the source object goes, and the event goes out
+    once (claimed by a conditional write first, the claim given back if publishing fails)."""
     storage.delete(upload.key)
-    if not upload.event_sent:
-        detail_type = ACCEPTED if upload.status is UploadStatus.ACCEPTED else REJECTED
-        publish(detail_type, upload_detail(upload))
-        repo.mark_event_sent(upload)
-        upload = replace(upload, event_sent=True)
+    if not upload.event_sent and repo.claim_event(upload):
+        try:
+            publish(ACCEPTED if upload.status is UploadStatus.ACCEPTED else REJECTED, upload_detail(upload))
+        except Exception:
+            repo.release_event(upload)
+            raise
     outcome = "accepted" if upload.status is UploadStatus.ACCEPTED else "rejected"
     logger.info(f"upload {outcome}", extra={"uploadId": upload.upload_id, "reason": upload.reason})
     return Decision(outcome, upload.reason, upload.upload_id)

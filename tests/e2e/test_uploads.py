@@ -1,0 +1,345 @@
+"""The upload half, end to end: real presigned POSTs sent with requests, S3 -> SQS -> process-upload
+through the running local stack, decisions checked on the API, in S3 and on EventBridge.
+
+The test stack runs with MaxUploadBytes=1048576, UploadsPerToken=3, UploadTargetTtlSeconds=60.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import Stack, User
+from tests.e2e.conftest import assert_problem
+
+CLIP = b"\x00\x00\x00\x18ftypmp42" + b"x" * 100
+
+
+class EventLog:
+    """Every event the service puts on EventBridge, routed by a rule to a queue we read."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.sqs = stack.client("sqs")
+        events = stack.client("events")
+        self.queue_url = self.sqs.create_queue(QueueName=f"observer-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        rule = f"observe-{uuid.uuid4().hex[:8]}"
+        events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["upload-tokens"]}))
+        events.put_targets(Rule=rule, Targets=[{"Id": "observer", "Arn": arn}])
+        self.seen: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not messages:
+                return self.seen
+            for message in messages:
+                self.seen.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def about(self, upload_id: str) -> list[dict[str, Any]]:
+        return [event for event in self.drain() if event["detail"].get("uploadId") == upload_id]
+
+
+@pytest.fixture(scope="module")
+def event_log(stack: Stack) -> EventLog:
+    return EventLog(stack)
+
+
+@pytest.fixture
+def token_of(stack: Stack, http: requests.Session) -> Callable[..., str]:
+    def make(user: User, ttl: int = 300) -> str:
+        response = http.post(f"{stack.api}/upload-tokens", json={"ttl": ttl}, headers=user.headers())
+        assert response.status_code == 200, response.text
+        return str(response.json()["token"])
+
+    return make
+
+
+def start(
+    stack: Stack, token: str, name: str = "clip.mp4", size: int = len(CLIP), content_type: str = "video/mp4"
+) -> requests.Response:
+    body = {"fileName": name, "fileSize": size, "contentType": content_type}
+    return requests.post(f"{stack.api}/upload", params={"token": token}, json=body, timeout=10)
+
+
+def send(target: dict[str, Any], content: bytes = CLIP, content_type: str | None = None) -> requests.Response:
+    """What a browser does with the target: a multipart/form-data POST of the fields, then the file."""
+    fields = dict(target["fields"])
+    if content_type:
+        fields["Content-Type"] = content_type  # the emulator does not enforce the policy; S3 would refuse
+    response = requests.post(target["url"], data=fields, files={"file": ("f", content)}, timeout=30)
+    assert response.status_code in (200, 201, 204), response.text
+    return response
+
+
+def decided(stack: Stack, user: User, token: str, upload_id: str, timeout: float = 20) -> dict[str, Any]:
+    """The upload as GET /upload-tokens/{token} shows it, once it is no longer PENDING."""
+    deadline = time.monotonic() + timeout
+    while True:
+        token_view = requests.get(
+            f"{stack.api}/upload-tokens/{token}", headers=user.headers(), timeout=10
+        ).json()
+        upload = next(u for u in token_view["uploads"] if u["uploadId"] == upload_id)
+        if upload["status"] != "PENDING" or time.monotonic() > deadline:
+            return {**upload, "token": token_view}
+        time.sleep(0.05)
+
+
+def keys(stack: Stack, prefix: str) -> list[str]:
+    listing = stack.client("s3").list_objects_v2(Bucket=stack.info["bucketName"], Prefix=prefix)
+    return [item["Key"] for item in listing.get("Contents", [])]
+
+
+def test_accepted_upload_end_to_end(
+    stack: Stack, user: User, token_of: Callable[..., str], event_log: EventLog
+) -> None:
+    token = token_of(user)
+    started = start(stack, token, name="My Holiday (1).mp4")
+    assert started.status_code == 200, started.text
+    target = started.json()
+    for header in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Retry-After"):
+        assert started.headers[header].isdigit()
+    assert started.headers["X-RateLimit-Limit"] == "20"
+
+    sent_at = time.monotonic()
+    send(target)
+    upload = decided(stack, user, token, target["uploadId"])
+    elapsed = time.monotonic() - sent_at
+
+    assert upload["status"] == "ACCEPTED", upload
+    assert upload["fileSize"] == len(CLIP)
+    assert upload["fileName"] == "My Holiday (1).mp4"
+    assert upload["token"]["status"] == "PARTIAL_UPLOAD"
+    media = f"media/{user.sub}/{target['uploadId']}/My Holiday (1).mp4"
+    assert keys(stack, f"media/{user.sub}/") == [media]
+    assert keys(stack, f"uploads/{token}/") == []
+    body = stack.client("s3").get_object(Bucket=stack.info["bucketName"], Key=media)["Body"].read()
+    assert body == CLIP
+    events = event_log.about(target["uploadId"])
+    assert [event["detail-type"] for event in events] == ["Upload Accepted"]
+    assert events[0]["detail"]["userId"] == user.sub
+    assert token not in json.dumps(events[0])  # the token is a credential: consumers get a masked hint
+    print(f"\nupload -> ACCEPTED on the local stack: {elapsed:.2f} s")
+
+
+def test_presigned_policy_pins_key_size_type_and_expiry(
+    stack: Stack, user: User, token_of: Callable[..., str]
+) -> None:
+    token = token_of(user, ttl=30)
+    target = start(stack, token, size=1234, content_type="video/webm").json()
+
+    policy = json.loads(base64.b64decode(target["fields"]["policy"]))
+    conditions = policy["conditions"]
+
+    key = f"uploads/{token}/{target['uploadId']}/clip.mp4"
+    assert target["key"] == key and target["fields"]["key"] == key
+    assert {"key": key} in conditions
+    assert {"bucket": stack.info["bucketName"]} in conditions
+    assert ["content-length-range", 1, 1234] in conditions
+    assert {"Content-Type": "video/webm"} in conditions
+    assert not any(isinstance(c, list) and c[0] == "starts-with" for c in conditions)
+    expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+    token_expiry = datetime.fromisoformat(
+        requests.get(f"{stack.api}/upload-tokens/{token}", headers=user.headers(), timeout=10)
+        .json()["expiresAt"]
+        .replace("Z", "+00:00")
+    )
+    assert expiration <= token_expiry + timedelta(seconds=1)  # never outlives the token (ttl 30 < 60)
+    assert expiration - datetime.now(UTC) <= timedelta(seconds=31)
+    assert target["expiresAt"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("declared", "sent", "content_type", "reason"),
+    [
+        (10, CLIP, None, "larger than"),
+        (len(CLIP), CLIP, "image/png", "content type"),
+        (len(CLIP), b"", None, "empty"),
+    ],
+    ids=["over-size", "wrong-type", "empty"],
+)
+def test_what_does_not_match_the_declaration_is_rejected(
+    stack: Stack,
+    user: User,
+    token_of: Callable[..., str],
+    event_log: EventLog,
+    declared: int,
+    sent: bytes,
+    content_type: str | None,
+    reason: str,
+) -> None:
+    token = token_of(user)
+    target = start(stack, token, size=declared).json()
+
+    send(target, sent, content_type)
+    upload = decided(stack, user, token, target["uploadId"])
+
+    assert upload["status"] == "REJECTED"
+    assert reason in upload["reason"]
+    assert keys(stack, f"uploads/{token}/") == []
+    assert keys(stack, f"media/{user.sub}/") == []
+    assert [e["detail-type"] for e in event_log.about(target["uploadId"])] == ["Upload Rejected"]
+
+
+def test_target_obtained_before_revocation_is_rejected_after_it(
+    stack: Stack, http: requests.Session, user: User, token_of: Callable[..., str], event_log: EventLog
+) -> None:
+    token = token_of(user)
+    target = start(stack, token).json()
+    assert http.delete(f"{stack.api}/upload-tokens/{token}", headers=user.headers()).status_code == 204
+
+    send(target)  # S3 does not re-check a URL handed out earlier
+
+    deadline = time.monotonic() + 20
+    while keys(stack, f"uploads/{token}/") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert keys(stack, f"uploads/{token}/") == []
+    assert keys(stack, f"media/{user.sub}/") == []
+    events: list[dict[str, Any]] = []
+    while not events and time.monotonic() < deadline:
+        events = event_log.about(target["uploadId"])
+    assert [e["detail-type"] for e in events] == ["Upload Rejected"]
+    assert events[0]["detail"]["reason"] == "token revoked"
+    assert_problem(start(stack, token), 404)  # and no new target for a dead token
+
+
+def test_upload_arriving_after_the_token_expired_is_rejected(
+    stack: Stack, user: User, token_of: Callable[..., str]
+) -> None:
+    token = token_of(user, ttl=7)
+    target = start(stack, token).json()
+    time.sleep(7.2)
+
+    send(target)
+    upload = decided(stack, user, token, target["uploadId"])
+
+    assert upload["status"] == "REJECTED"
+    assert upload["reason"] == "token expired before the upload arrived"
+    assert keys(stack, f"uploads/{token}/") == []
+
+
+def test_objects_under_unknown_keys_are_deleted(
+    stack: Stack, user: User, token_of: Callable[..., str]
+) -> None:
+    token = token_of(user)
+    s3 = stack.client("s3")
+    bucket = stack.info["bucketName"]
+    strays = [
+        f"uploads/{token}/{uuid.uuid4().hex}/clip.mp4",  # no such upload
+        f"uploads/{token}/not-an-id/clip.mp4",
+        "uploads/stray.mp4",
+        f"uploads/to{'0' * 22}/{uuid.uuid4().hex}/a b+c.mp4",  # space and plus: URL-encoded in the event
+    ]
+    for key in strays:
+        s3.put_object(Bucket=bucket, Key=key, Body=CLIP, ContentType="video/mp4")
+
+    deadline = time.monotonic() + 20
+    while any(keys(stack, key) for key in strays) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [key for key in strays if keys(stack, key)] == []
+
+
+def test_allowance_closes_the_token(
+    stack: Stack, http: requests.Session, user: User, token_of: Callable[..., str]
+) -> None:
+    token = token_of(user)
+    targets = [start(stack, token, name=f"clip-{n}.mp4").json() for n in range(3)]
+    assert_problem(start(stack, token), 403)  # three allowed, all reserved
+
+    for target in targets:
+        send(target)
+    uploads = [decided(stack, user, token, target["uploadId"]) for target in targets]
+
+    assert [u["status"] for u in uploads] == ["ACCEPTED"] * 3
+    view = http.get(f"{stack.api}/upload-tokens/{token}", headers=user.headers()).json()
+    assert view["status"] == "FULL_UPLOAD"
+    listed = http.get(f"{stack.api}/upload-tokens", headers=user.headers()).json()
+    assert token not in [item["token"] for item in listed["data"]]
+    assert_problem(start(stack, token), 404)
+
+
+def test_a_rejected_upload_gives_its_slot_back(
+    stack: Stack, user: User, token_of: Callable[..., str]
+) -> None:
+    token = token_of(user)
+    targets = [start(stack, token, name=f"clip-{n}.mp4").json() for n in range(3)]
+    send(targets[0], CLIP, content_type="image/png")
+    assert decided(stack, user, token, targets[0]["uploadId"])["status"] == "REJECTED"
+
+    assert start(stack, token).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        ({"fileName": "../../etc/passwd", "fileSize": 10, "contentType": "video/mp4"}, "fileName"),
+        ({"fileName": "a/b.mp4", "fileSize": 10, "contentType": "video/mp4"}, "fileName"),
+        ({"fileName": "a\\b.mp4", "fileSize": 10, "contentType": "video/mp4"}, "fileName"),
+        ({"fileName": "..", "fileSize": 10, "contentType": "video/mp4"}, "fileName"),
+        ({"fileName": ".hidden", "fileSize": 10, "contentType": "video/mp4"}, "fileName"),
+        ({"fileName": "a\u0000.mp4", "fileSize": 10, "contentType": "video/mp4"}, "fileName"),
+        ({"fileName": "a\nb.mp4", "fileSize": 10, "contentType": "video/mp4"}, "fileName"),
+        ({"fileName": "", "fileSize": 10, "contentType": "video/mp4"}, "fileName"),
+        ({"fileName": "x" * 201, "fileSize": 10, "contentType": "video/mp4"}, "fileName"),
+        ({"fileName": "a.mp4", "fileSize": 0, "contentType": "video/mp4"}, "fileSize"),
+        ({"fileName": "a.mp4", "fileSize": -1, "contentType": "video/mp4"}, "fileSize"),
+        ({"fileName": "a.mp4", "fileSize": 1048577, "contentType": "video/mp4"}, "fileSize"),
+        ({"fileName": "a.mp4", "fileSize": 1.5, "contentType": "video/mp4"}, "fileSize"),
+        ({"fileName": "a.mp4", "fileSize": "10", "contentType": "video/mp4"}, "fileSize"),
+        ({"fileName": "a.mp4", "fileSize": 10, "contentType": "application/x-msdownload"}, "contentType"),
+        ({"fileName": "a.mp4", "fileSize": 10}, "contentType"),
+        ({"fileName": "a.mp4", "fileSize": 10, "contentType": "video/mp4", "acl": "public-read"}, "acl"),
+    ],
+)
+def test_start_upload_refuses_bad_declarations(
+    stack: Stack, user: User, token_of: Callable[..., str], body: dict[str, Any], name: str
+) -> None:
+    token = token_of(user)
+    response = requests.post(f"{stack.api}/upload", params={"token": token}, json=body, timeout=10)
+    assert_problem(response, 400, name)
+
+
+def test_start_upload_needs_a_body_and_a_token(
+    stack: Stack, user: User, token_of: Callable[..., str]
+) -> None:
+    token = token_of(user)
+    assert_problem(requests.post(f"{stack.api}/upload", params={"token": token}, timeout=10), 400, "body")
+    assert_problem(
+        requests.post(f"{stack.api}/upload", params={"token": token}, data="{oops", timeout=10), 400, "body"
+    )
+    good = {"fileName": "a.mp4", "fileSize": 10, "contentType": "video/mp4"}
+    assert_problem(requests.post(f"{stack.api}/upload", json=good, timeout=10), 400, "token")
+
+
+@pytest.mark.parametrize("token", ["junk", "to" + "0" * 22, "' OR 1=1"])
+def test_unknown_tokens_get_404(stack: Stack, token: str) -> None:
+    assert_problem(start(stack, token), 404)
+
+
+def test_expired_token_gets_404(stack: Stack, user: User, token_of: Callable[..., str]) -> None:
+    token = token_of(user, ttl=1)
+    time.sleep(1.1)
+    assert_problem(start(stack, token), 404)
+
+
+def test_upload_rate_limit_is_per_token(stack: Stack, user: User, token_of: Callable[..., str]) -> None:
+    from tests.e2e.test_limits import wait_for_a_fresh_window
+
+    wait_for_a_fresh_window()
+    limited, other = token_of(user), token_of(user)
+    statuses = [start(stack, limited, size=0).status_code for _ in range(21)]  # 400s count too
+    assert statuses == [400] * 20 + [429]
+    assert start(stack, other, size=0).status_code == 400

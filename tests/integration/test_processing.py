@@ -1,0 +1,241 @@
+"""process-upload and cleanup in process against the emulator: exactly-once effects on at-least-once
+delivery, malformed messages, and cleanup that reads only what expired."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote_plus
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import Stack
+from tests.integration.conftest import load_event
+from upload_service import aws
+from upload_service.models import TokenRecord, TokenStatus, UploadRecord, UploadStatus
+from upload_service.repository import default_repository
+from upload_service.storage import default_storage
+from upload_service.tokens import generate_token
+
+Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
+CLIP = b"\x00\x00\x00\x18ftypmp42" + b"y" * 50
+
+
+def seed_upload(
+    owner: str, *, ttl: int = 600, created: datetime | None = None, send: bool = True
+) -> UploadRecord:
+    """A live token with one PENDING upload, and (optionally) the object, put directly."""
+    now = created or datetime.now(UTC)
+    repo = default_repository()
+    token = TokenRecord.new(generate_token(), owner, ttl, now)
+    repo.create_token(token, max_live=10_000)
+    upload = UploadRecord(
+        token.token,
+        uuid.uuid4().hex,
+        owner,
+        "take 1+2.mp4",
+        4096,
+        "video/mp4",
+        now,
+        now + timedelta(seconds=min(ttl, 600)),
+    )
+    repo.start_upload(upload, allowance=3, now=now)
+    if send:
+        storage = default_storage()
+        storage.client.put_object(Bucket=storage.bucket, Key=upload.key, Body=CLIP, ContentType="video/mp4")
+    return upload
+
+
+def notification_message(
+    upload: UploadRecord, sequencer: str, message_id: str | None = None
+) -> dict[str, Any]:
+    """An SQS record carrying S3's notification for the upload's object (key encoded as real S3 does)."""
+    template = load_event("process_upload")["Records"][0]
+    body = json.loads(template["body"])
+    s3 = body["Records"][0]["s3"]
+    s3["bucket"]["name"] = default_storage().bucket
+    s3["object"].update(key=quote_plus(upload.key, safe="/"), size=len(CLIP), sequencer=sequencer)
+    body["Records"][0]["eventTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return {**template, "messageId": message_id or str(uuid.uuid4()), "body": json.dumps(body)}
+
+
+def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": list(records)}
+
+
+class Published:
+    """Counts PutEvents entries per upload id (a botocore hook on the shared events client)."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    def __call__(self, params: dict[str, Any], **_: Any) -> None:
+        self.entries += [{**entry, "Detail": json.loads(entry["Detail"])} for entry in params["Entries"]]
+
+    def about(self, upload_id: str) -> list[str]:
+        return [entry["DetailType"] for entry in self.entries if entry["Detail"].get("uploadId") == upload_id]
+
+
+@pytest.fixture
+def published(lambda_env: dict[str, str]) -> Iterator[Published]:
+    client = aws.client("events")
+    hook = Published()
+    client.meta.events.register("provide-client-params.events.PutEvents", hook)
+    yield hook
+    client.meta.events.unregister("provide-client-params.events.PutEvents", hook)
+
+
+def test_repeated_and_concurrent_deliveries_have_one_effect(invoke: Invoke, published: Published) -> None:
+    # given: one arrival, whose S3 notification is delivered 8 times at once, then twice more
+    upload = seed_upload("dup-owner")
+    message = notification_message(upload, sequencer="00AABBCCDDEEFF0011")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: invoke("ProcessUploadFunction", sqs_event(message)), range(8)))
+    retried = [invoke("ProcessUploadFunction", sqs_event(message)) for _ in range(2)]
+
+    # then: deliveries that met another in progress asked to be retried; none failed otherwise
+    for result in results + retried:
+        assert result["batchItemFailures"] in ([], [{"itemIdentifier": message["messageId"]}])
+    assert retried[-1] == {"batchItemFailures": []}
+    repo = default_repository()
+    token, uploads = repo.get_token_with_uploads(upload.token)
+    assert token is not None
+    assert [u.status for u in uploads] == [UploadStatus.ACCEPTED]
+    assert (token.uploads_accepted, token.uploads_open, token.uploads_reserved) == (1, 0, 1)
+    assert token.status is TokenStatus.PARTIAL_UPLOAD
+    assert published.about(upload.upload_id) == ["Upload Accepted"]
+    storage = default_storage()
+    assert storage.head(upload.media_key) is not None
+    assert storage.head(upload.key) is None
+
+
+def test_a_second_event_for_a_decided_upload_changes_nothing(invoke: Invoke, published: Published) -> None:
+    upload = seed_upload("again-owner")
+    invoke("ProcessUploadFunction", sqs_event(notification_message(upload, "01")))
+    # the same target used again (S3 would allow it until the policy expires): a new object, a new event
+    storage = default_storage()
+    storage.client.put_object(Bucket=storage.bucket, Key=upload.key, Body=b"other", ContentType="video/mp4")
+
+    result = invoke("ProcessUploadFunction", sqs_event(notification_message(upload, "02")))
+
+    assert result == {"batchItemFailures": []}
+    assert storage.head(upload.key) is None  # the second object is deleted
+    assert storage.client.get_object(Bucket=storage.bucket, Key=upload.media_key)["Body"].read() == CLIP
+    token = default_repository().get_token(upload.token)
+    assert token is not None and token.uploads_accepted == 1
+    assert published.about(upload.upload_id) == ["Upload Accepted"]
+
+
+def test_test_events_and_malformed_messages_do_not_fail_the_batch(
+    invoke: Invoke, published: Published
+) -> None:
+    upload = seed_upload("batch-owner")
+    good = notification_message(upload, "03")
+    test_event = load_event("process_upload")["Records"][1]
+    junk = [
+        {**good, "messageId": "junk-1", "body": "not json"},
+        {
+            **good,
+            "messageId": "junk-2",
+            "body": json.dumps({"Records": [{"eventName": "ObjectCreated:Put"}]}),
+        },
+        {**good, "messageId": "junk-3", "body": json.dumps([1, 2])},
+    ]
+
+    result = invoke("ProcessUploadFunction", sqs_event(test_event, *junk, good))
+
+    assert result == {"batchItemFailures": []}
+    assert default_repository().get_upload(upload.token, upload.upload_id).status is UploadStatus.ACCEPTED  # type: ignore[union-attr]
+
+
+def test_a_failure_leaves_only_that_message_for_redelivery(
+    invoke: Invoke, published: Published, lambda_env: dict[str, str]
+) -> None:
+    """S3 refusing the copy (persistently throttled) fails one record; a later delivery completes it."""
+    upload = seed_upload("fail-owner")
+    other = seed_upload("fail-owner-2")
+    s3 = aws.client("s3")
+    calls = {"n": 0}
+
+    def slow_down(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"] == upload.media_key:
+            calls["n"] += 1
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "injected"}}, "CopyObject")
+
+    s3.meta.events.register("provide-client-params.s3.CopyObject", slow_down)
+    failing, fine = notification_message(upload, "04"), notification_message(other, "05")
+    try:
+        first = invoke("ProcessUploadFunction", sqs_event(failing, fine))
+    finally:
+        s3.meta.events.unregister("provide-client-params.s3.CopyObject", slow_down)
+
+    assert first == {"batchItemFailures": [{"itemIdentifier": failing["messageId"]}]}
+    assert calls["n"] >= 1
+    assert default_repository().get_upload(upload.token, upload.upload_id).status is UploadStatus.PENDING  # type: ignore[union-attr]
+
+    second = invoke("ProcessUploadFunction", sqs_event(failing, fine))  # `fine` is redelivered too
+
+    assert second == {"batchItemFailures": []}
+    assert published.about(upload.upload_id) == ["Upload Accepted"]
+    assert published.about(other.upload_id) == ["Upload Accepted"]
+
+
+class ItemsRead:
+    """Items DynamoDB read for us: ScannedCount of Queries, one per GetItem hit."""
+
+    def __init__(self) -> None:
+        self.items = 0
+        self.calls: list[str] = []
+
+    def __call__(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        self.calls.append(model.name)
+        if model.name in ("Query", "Scan"):
+            self.items += int(parsed.get("ScannedCount", 0))
+        elif model.name == "GetItem" and "Item" in parsed:
+            self.items += 1
+
+
+def test_cleanup_reads_only_expired_tokens(invoke: Invoke, stack: Stack, lambda_env: dict[str, str]) -> None:
+    cleanup_event = load_event("cleanup")
+    while invoke("CleanupFunction", cleanup_event)["more"]:  # drain what other tests left expired
+        pass
+    # given: many live tokens, a few expired ones (some with unfinished uploads and their objects)
+    repo = default_repository()
+    now = datetime.now(UTC)
+    for _ in range(300):
+        repo.create_token(TokenRecord.new(generate_token(), "cleanup-live", 3600, now), max_live=10_000)
+    long_ago = now - timedelta(hours=2)
+    expired = [seed_upload("cleanup-expired", ttl=60, created=long_ago) for _ in range(4)]
+    for _ in range(56):
+        repo.create_token(TokenRecord.new(generate_token(), "cleanup-expired", 60, long_ago), max_live=10_000)
+    counter = ItemsRead()
+    client = aws.dynamodb()
+    client.meta.events.register("after-call.dynamodb", counter)
+    try:
+        first = invoke("CleanupFunction", cleanup_event)
+        second = invoke("CleanupFunction", cleanup_event)
+        third = invoke("CleanupFunction", cleanup_event)
+    finally:
+        client.meta.events.unregister("after-call.dynamodb", counter)
+
+    # then: bounded batches (CleanupBatchSize=50), continued by the next run, idempotent after
+    assert (first["tokens_timed_out"], first["more"]) == (50, True)
+    assert (second["tokens_timed_out"], second["more"]) == (10, False)
+    assert third["tokens_timed_out"] == 0
+    assert first["uploads_expired"] + second["uploads_expired"] == 4
+    # 60 expired tokens read from the index (+1 look-ahead), 4 upload items: never the 300 live ones
+    assert counter.items <= 60 + 4 + 2, counter.items
+    assert "Scan" not in counter.calls
+    storage = default_storage()
+    for upload in expired:
+        assert storage.head(upload.key) is None
+        assert repo.get_upload(upload.token, upload.upload_id).status is UploadStatus.EXPIRED  # type: ignore[union-attr]
+        assert repo.get_token(upload.token).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
+    assert repo.count_live("cleanup-live", now) == 300
+    assert repo.count_live("cleanup-expired", now) == 0
