@@ -8,7 +8,7 @@ PY313_DIR := $(firstword $(dir $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/pyth
 SAM_ENV := PATH="$(CURDIR)/$(BIN):$(PY313_DIR):$$PATH" SAM_CLI_TELEMETRY=0
 PYTEST_WORKERS ?= 2
 
-.PHONY: dev test lint unit integration e2e build deploy bench clean
+.PHONY: dev test lint unit integration e2e build deploy bench clean cleanup
 
 $(VENV)/.local-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ $(VENV)/.dev-installed: pyproject.toml $(VENV)/.local-installed
 
 dev: $(VENV)/.local-installed ## run the whole service locally (Ctrl-C stops it)
 	$(BIN)/python -m local_stack
+
+cleanup: $(VENV)/.local-installed ## run the cleanup function once against the running `make dev` stack
+	$(BIN)/python -m local_stack invoke CleanupFunction events/cleanup.json
 
 test: lint ## lint, then unit, integration and e2e tests
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests

@@ -19,6 +19,11 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+# What template.yaml's Globals give every function, set before any test imports the layer
+# (Powertools reads these when the shared Logger/Metrics are created, as at a Lambda cold start).
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "upload-tokens")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "UploadTokens")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 #: Small limits so tests can reach them; every test signs in as users of its own.
 TEST_PARAMETERS = (
     "MaxActiveTokensPerUser=5 RateLimitPerMinute=40 TokenTtlDefaultSeconds=3600 TokenTtlMaxSeconds=86400 "

@@ -112,6 +112,17 @@ def test_responses_match_the_document(
         401,
         200,
     ]
+    upload_body = {"fileName": "a.mp4", "fileSize": 10, "contentType": "video/mp4"}
+    live = create(user)["token"]
+    uploads = [
+        requests.post(f"{api}/upload", params={"token": live}, json=upload_body, timeout=10),
+        requests.post(
+            f"{api}/upload", params={"token": live}, json={**upload_body, "fileSize": 0}, timeout=10
+        ),
+        requests.post(f"{api}/upload", params={"token": "to" + "0" * 22}, json=upload_body, timeout=10),
+    ]
+    assert [response.status_code for response in uploads] == [200, 400, 404]
+    exchanges += [(response, "post", "/upload") for response in uploads]
     for response, method, path in exchanges:
         check(document, response, method, path)
 

@@ -208,11 +208,11 @@ def test_cleanup_reads_only_expired_tokens(invoke: Invoke, stack: Stack, lambda_
     # given: many live tokens, a few expired ones (some with unfinished uploads and their objects)
     repo = default_repository()
     now = datetime.now(UTC)
-    for _ in range(300):
+    for _ in range(200):
         repo.create_token(TokenRecord.new(generate_token(), "cleanup-live", 3600, now), max_live=10_000)
     long_ago = now - timedelta(hours=2)
     expired = [seed_upload("cleanup-expired", ttl=60, created=long_ago) for _ in range(4)]
-    for _ in range(56):
+    for _ in range(51):
         repo.create_token(TokenRecord.new(generate_token(), "cleanup-expired", 60, long_ago), max_live=10_000)
     counter = ItemsRead()
     client = aws.dynamodb()
@@ -225,17 +225,20 @@ def test_cleanup_reads_only_expired_tokens(invoke: Invoke, stack: Stack, lambda_
         client.meta.events.unregister("after-call.dynamodb", counter)
 
     # then: bounded batches (CleanupBatchSize=50), continued by the next run, idempotent after
+    # (tokens other tests let expire meanwhile may join the 55 seeded here)
+    timed_out = first["tokens_timed_out"] + second["tokens_timed_out"]
     assert (first["tokens_timed_out"], first["more"]) == (50, True)
-    assert (second["tokens_timed_out"], second["more"]) == (10, False)
+    assert second["more"] is False
+    assert 55 <= timed_out < 60
     assert third["tokens_timed_out"] == 0
     assert first["uploads_expired"] + second["uploads_expired"] == 4
-    # 60 expired tokens read from the index (+1 look-ahead), 4 upload items: never the 300 live ones
-    assert counter.items <= 60 + 4 + 2, counter.items
+    # expired tokens read from the index (+1 look-ahead), 4 upload items: never the 200 live ones
+    assert counter.items <= timed_out + 4 + 2, counter.items
     assert "Scan" not in counter.calls
     storage = default_storage()
     for upload in expired:
         assert storage.head(upload.key) is None
         assert repo.get_upload(upload.token, upload.upload_id).status is UploadStatus.EXPIRED  # type: ignore[union-attr]
         assert repo.get_token(upload.token).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
-    assert repo.count_live("cleanup-live", now) == 300
+    assert repo.count_live("cleanup-live", now) == 200
     assert repo.count_live("cleanup-expired", now) == 0

@@ -10,7 +10,16 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from upload_service.models import CreateTokenRequest, ListTokensQuery, Problem, TokenList, UploadToken
+from upload_service.models import (
+    CreateTokenRequest,
+    ListTokensQuery,
+    Problem,
+    StartUploadRequest,
+    TokenDetail,
+    TokenList,
+    UploadTarget,
+    UploadToken,
+)
 
 REF = "#/components/schemas/{model}"
 RATE_HEADERS = {
@@ -86,6 +95,9 @@ def build_document() -> dict[str, Any]:
             (CreateTokenRequest, "validation"),
             (UploadToken, "serialization"),
             (TokenList, "serialization"),
+            (TokenDetail, "serialization"),
+            (StartUploadRequest, "validation"),
+            (UploadTarget, "serialization"),
             (Problem, "serialization"),
         ],
         ref_template=REF,
@@ -131,7 +143,7 @@ def build_document() -> dict[str, Any]:
                     "operationId": "getToken",
                     "summary": "Show upload token",
                     "responses": {
-                        "200": _ok("The token.", "UploadToken"),
+                        "200": _ok("The token and its uploads.", "TokenDetail"),
                         "404": _problem("No such token, or not the caller's."),
                         **COMMON_ERRORS,
                     },
@@ -145,6 +157,34 @@ def build_document() -> dict[str, Any]:
                         **COMMON_ERRORS,
                     },
                 },
+            },
+            "/upload": {
+                "post": {
+                    "operationId": "startUpload",
+                    "summary": "Upload with an upload token: get a presigned S3 POST for one file",
+                    "security": [],
+                    "parameters": [
+                        {
+                            "name": "token",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                            "description": "The upload token: it is the credential.",
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": _json("StartUploadRequest")},
+                    },
+                    "responses": {
+                        "200": _ok("Where and how to send the file.", "UploadTarget"),
+                        "400": _problem("Invalid file name, size, content type or body."),
+                        "403": _problem("Every upload the token allows is taken."),
+                        "404": _problem("No such live token."),
+                        "429": _problem("Too many requests for this token."),
+                        "503": COMMON_ERRORS["503"],
+                    },
+                }
             },
         },
         "components": {
