@@ -40,12 +40,18 @@ print("token      ", token[:6] + "…")
 # 3. whoever holds the token starts an upload: no JWT, the token is the credential
 path = Path(sys.argv[1]) if len(sys.argv) > 1 else None
 content = path.read_bytes() if path else b"\x00\x00\x00\x18ftypmp42 a tiny demo video"
-declared = {"fileName": path.name if path else "demo.mp4", "fileSize": len(content), "contentType": "video/mp4"}
+declared = {
+    "fileName": path.name if path else "demo.mp4",
+    "fileSize": len(content),
+    "contentType": "video/mp4",
+}
 target = requests.post(f"{api}/upload", params={"token": token}, json=declared, timeout=10).json()
 print("upload id  ", target["uploadId"], "expires", target["expiresAt"])
 
 # 4. send the file: multipart/form-data POST of the fields, then the file, straight to S3
-sent = requests.post(target["url"], data=target["fields"], files={"file": (declared["fileName"], content)}, timeout=60)
+sent = requests.post(
+    target["url"], data=target["fields"], files={"file": (declared["fileName"], content)}, timeout=60
+)
 sent.raise_for_status()
 started = time.monotonic()
 
