@@ -21,7 +21,8 @@ from upload_service.repository import default_repository
 from upload_service.storage import default_storage
 
 settings = get_settings()
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is reported as such (all retried), not raised as a function error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # Repeated deliveries of one S3 event (same bucket, key and sequencer) are processed once.
 idempotency = IdempotencyConfig(event_key_jmespath="[bucket, key, sequencer]", expires_after_seconds=86400)
 persistence = DynamoDBPersistenceLayer(
