@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -87,6 +88,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         finally:
             log.close()
         assert exit_code == 0, (workdir / "stack.log").read_text()[-2000:]
+        leaks = secrets_in((workdir / "stack.log").read_text())
+        assert not leaks, f"full tokens or JWTs in the local stack's log: {leaks[:5]}"
+
+
+#: A whole upload token, or anything shaped like a JWT (three base64url parts, the first `eyJ`).
+SECRET_PATTERNS = [
+    re.compile(r"(?<![0-9A-Za-z])to[0-9A-Za-z]{22}(?![0-9A-Za-z])"),
+    re.compile(r"eyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]*"),
+]
+
+
+def secrets_in(text: str) -> list[str]:
+    """Log hygiene, checked over everything the suite made the stack log."""
+    return [match for pattern in SECRET_PATTERNS for match in pattern.findall(text)]
 
 
 @dataclass

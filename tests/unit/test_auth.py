@@ -57,3 +57,16 @@ def test_claims_are_passed_as_http_api_strings() -> None:
         "flag": "true",
         "sub": "s",
     }
+
+
+def test_the_log_scan_finds_whole_tokens_and_jwts_only() -> None:
+    from tests.conftest import secrets_in
+
+    log = (
+        '{"token": "to1R5N…"} uploads/to1R5NZbSqXYcNq3XgsNVUNC/x tokens tokenizer '
+        "Bearer eyJraWQiOiJkdW1teSJ9.eyJzdWIiOiIxMjM0NTY3ODkw.c2lnbmF0dXJl"
+    )
+    assert secrets_in(log) == [
+        "to1R5NZbSqXYcNq3XgsNVUNC",
+        "eyJraWQiOiJkdW1teSJ9.eyJzdWIiOiIxMjM0NTY3ODkw.c2lnbmF0dXJl",
+    ]
