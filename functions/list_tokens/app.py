@@ -11,7 +11,7 @@ from upload_service import tokens
 from upload_service.api import create_app, current_caller, json_response, parse_query
 from upload_service.config import get_settings
 from upload_service.models import ListTokensQuery
-from upload_service.observability import logger, metrics, tracer
+from upload_service.observability import logger, metrics
 from upload_service.repository import default_repository
 
 settings = get_settings()
@@ -27,6 +27,5 @@ def list_tokens() -> Response[str]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from upload_service import aws, uploads
 from upload_service.config import get_settings
-from upload_service.observability import logger, metrics, tracer
+from upload_service.observability import logger, metrics
 from upload_service.repository import default_repository
 from upload_service.storage import default_storage
 
@@ -63,7 +63,6 @@ def record_handler(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
     response = process_partial_response(

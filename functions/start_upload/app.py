@@ -12,7 +12,7 @@ from upload_service import uploads
 from upload_service.api import create_app, json_response, parse_body
 from upload_service.config import get_settings
 from upload_service.models import StartUploadRequest
-from upload_service.observability import logger, metrics, tracer
+from upload_service.observability import logger, metrics
 from upload_service.repository import default_repository
 from upload_service.storage import default_storage
 
@@ -41,6 +41,5 @@ def start_upload() -> Response[str]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -113,7 +113,10 @@ class UploadRecord:
 class WireModel(BaseModel):
     """camelCase on the wire, snake_case in Python."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+    # defer_build: a model's validator is built on its first use, so a function builds only its own.
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, defer_build=True
+    )
 
 
 class CreateTokenRequest(WireModel):

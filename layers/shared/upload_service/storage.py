@@ -27,7 +27,14 @@ class StoredObject:
 class Storage:
     def __init__(self, bucket: str, client: S3Client | None = None) -> None:
         self.bucket = bucket
-        self.client: S3Client = client or aws.client("s3")
+        self._client = client
+
+    @property
+    def client(self) -> S3Client:
+        """Created on first use: a run with nothing to store or delete builds no S3 client."""
+        if self._client is None:
+            self._client = aws.client("s3")
+        return self._client
 
     def presigned_post(
         self, key: str, content_type: str, max_size: int, expires_in: int

@@ -1,0 +1,237 @@
+"""Cold start per function, as a ratio to the floor (a process that imports boto3, creates one
+DynamoDB client and makes one stubbed call). Each run is a fresh process that imports the handler,
+runs its module-level init and handles its events/ example once, every AWS call answered by
+botocore's Stubber (no network). The first event is inside the measurement on purpose: moving an
+import from init into the first request gains nothing here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENT_FILES = {
+    "CreateTokenFunction": "create_token",
+    "ListTokensFunction": "list_tokens",
+    "GetTokenFunction": "get_token",
+    "RevokeTokenFunction": "revoke_token",
+    "StartUploadFunction": "start_upload",
+    "ProcessUploadFunction": "process_upload",
+    "CleanupFunction": "cleanup",
+}
+
+
+def _token_item(token: str, owner: str) -> dict[str, Any]:
+    return {
+        "PK": {"S": f"TOKEN#{token}"},
+        "SK": {"S": "TOKEN"},
+        "token": {"S": token},
+        "userId": {"S": owner},
+        "ttl": {"N": "3600"},
+        "createdAt": {"S": "2026-11-22T08:00:00.000Z"},
+        "expiresAt": {"S": "2099-11-22T09:00:00.000Z"},
+        "status": {"S": "PENDING"},
+        "createdSort": {"S": f"2026-11-22T08:00:00.000Z#{token}"},
+        "expirySort": {"S": f"2099-11-22T09:00:00.000Z#{token}"},
+        "activeOwner": {"S": owner},
+        "activeAll": {"S": "ALL"},
+        "uploadsReserved": {"N": "1"},
+        "uploadsOpen": {"N": "1"},
+        "uploadsAccepted": {"N": "0"},
+    }
+
+
+def _upload_item(token: str, upload_id: str, owner: str, status: str) -> dict[str, Any]:
+    return {
+        "PK": {"S": f"TOKEN#{token}"},
+        "SK": {"S": f"UPLOAD#{upload_id}"},
+        "token": {"S": token},
+        "uploadId": {"S": upload_id},
+        "userId": {"S": owner},
+        "fileName": {"S": "holiday clip.mp4"},
+        "fileSize": {"N": "1024"},
+        "contentType": {"S": "video/mp4"},
+        "createdAt": {"S": "2026-11-22T08:00:00.000Z"},
+        "targetExpiresAt": {"S": "2099-11-22T08:15:00.000Z"},
+        "status": {"S": status},
+    }
+
+
+def stub_script(function: str, event: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(service, operation, response) in the order the handler makes its calls for its example event."""
+    claims = event.get("requestContext", {}).get("authorizer", {}).get("jwt", {}).get("claims", {})
+    owner = claims.get("sub", "owner")
+    token = "to1R5NZbSqXYcNq3XgsNVUNC"
+    upload_id = "0f8e2c7a9b3d4e5f8a1b2c3d4e5f6a7b"
+    rate = ("dynamodb", "update_item", {"Attributes": {"hits": {"N": "1"}}})
+    empty_query = {"Items": [], "Count": 0, "ScannedCount": 0}
+    one = {"Items": [_token_item(token, owner)], "Count": 1, "ScannedCount": 1}
+    return {
+        "CreateTokenFunction": [rate, ("dynamodb", "transact_write_items", {})],
+        "ListTokensFunction": [
+            rate,
+            ("dynamodb", "query", {"Items": [{"liveTokens": {"N": "1"}}], "Count": 1, "ScannedCount": 1}),
+            ("dynamodb", "query", empty_query),
+            ("dynamodb", "query", one),
+        ],
+        "GetTokenFunction": [rate, ("dynamodb", "query", one)],
+        "RevokeTokenFunction": [
+            rate,
+            ("dynamodb", "get_item", {"Item": _token_item(token, owner)}),
+            ("dynamodb", "transact_write_items", {}),
+        ],
+        "StartUploadFunction": [
+            rate,
+            ("dynamodb", "get_item", {"Item": _token_item(token, owner)}),
+            ("dynamodb", "transact_write_items", {}),
+        ],
+        "ProcessUploadFunction": [
+            ("dynamodb", "put_item", {}),  # idempotency record: in progress
+            ("dynamodb", "get_item", {"Item": _upload_item(token, upload_id, owner, "PENDING")}),
+            ("s3", "head_object", {"ContentLength": 11, "ContentType": "video/mp4", "ETag": '"e1"'}),
+            ("dynamodb", "get_item", {"Item": _token_item(token, owner)}),
+            ("s3", "head_object", {"ContentLength": 11, "ContentType": "video/mp4", "ETag": '"e1"'}),
+            ("s3", "copy_object", {"CopyObjectResult": {"ETag": '"e1"'}}),
+            ("dynamodb", "transact_write_items", {}),
+            ("dynamodb", "get_item", {"Item": _upload_item(token, upload_id, owner, "ACCEPTED")}),
+            ("s3", "delete_object", {}),
+            ("dynamodb", "update_item", {}),  # event claim
+            ("events", "put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}]}),
+            ("dynamodb", "update_item", {}),  # idempotency record: completed
+        ],
+        "CleanupFunction": [("dynamodb", "query", empty_query)],
+    }[function]
+
+
+def child(function: str) -> None:
+    """Runs in the measured process."""
+    if function == "floor":
+        import boto3
+        from botocore.stub import Stubber
+
+        client = boto3.client("dynamodb")
+        with Stubber(client) as stub:
+            stub.add_response("get_item", {})
+            client.get_item(TableName="t", Key={"PK": {"S": "x"}})
+        return
+    import importlib.util
+
+    sys.path.insert(0, str(ROOT / "layers" / "shared"))
+    code = ROOT / "functions" / EVENT_FILES[function] / "app.py"
+    spec = importlib.util.spec_from_file_location("app", code)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # the module-level init, as Lambda runs it
+
+    from botocore.stub import Stubber
+
+    from upload_service import aws
+
+    event = json.loads((ROOT / "events" / f"{EVENT_FILES[function]}.json").read_text())
+    stubs: dict[str, Stubber] = {}
+    for service, operation, response in stub_script(function, event):
+        if service not in stubs:
+            stubs[service] = Stubber(aws.client(service))
+        stubs[service].add_response(operation, response)
+    for stub in stubs.values():
+        stub.activate()
+
+    class Context:
+        function_name = function
+        memory_limit_in_mb = 512
+        invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function}"
+        aws_request_id = "bench"
+
+        @staticmethod
+        def get_remaining_time_in_millis() -> int:
+            return 10_000
+
+    result = module.lambda_handler(event, Context())
+    for stub in stubs.values():
+        stub.assert_no_pending_responses()
+    status = result.get("statusCode", 200) if isinstance(result, dict) else 200
+    if status >= 500 or (isinstance(result, dict) and result.get("batchItemFailures")):
+        raise SystemExit(f"{function} failed: {result}")
+
+
+def environment() -> dict[str, str]:
+    """template.yaml's function variables (names for the resources), offline credentials."""
+    sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "shared")]
+    from local_stack.functions import function_specs
+    from local_stack.template import Resolver, load_template
+
+    template = load_template()
+    resolver = Resolver(
+        template,
+        Resolver.parameter_values(template, {}),
+        {
+            "AWS::Region": "us-east-1",
+            "AWS::AccountId": "1",
+            "AWS::StackName": "bench",
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        },
+        ref=lambda name: name.lower(),
+        get_att=lambda name, attribute: f"arn:aws:::{name}",
+    )
+    merged: dict[str, str] = {}
+    for spec in function_specs(template, resolver).values():
+        merged |= spec.environment
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONHASHSEED")}
+    return {
+        **keep,
+        **merged,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def _run(function: str, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", function], env=env, capture_output=True, text=True, check=False
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"{function}: {done.stderr[-2000:]}")
+    return elapsed
+
+
+def measure(runs: int = 7) -> list[dict[str, Any]]:
+    env = environment()
+    for function in ["floor", *EVENT_FILES]:  # warm the OS file cache; bytecode stays uncached (no .pyc)
+        _run(function, env)
+    times: dict[str, list[float]] = {name: [] for name in ["floor", *EVENT_FILES]}
+    for _ in range(runs):
+        for name in times:  # interleaved, so drift hits every column alike
+            times[name].append(_run(name, env))
+    floor = statistics.median(times["floor"])
+    return [
+        {
+            "function": name,
+            "cold_start_s": round(statistics.median(samples), 3),
+            "floor_s": round(floor, 3),
+            "ratio": round(statistics.median(samples) / floor, 2),
+            "goal": 1.3,
+        }
+        for name, samples in times.items()
+        if name != "floor"
+    ]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        child(sys.argv[2])
+    else:
+        for row in measure(runs=int(os.environ.get("RUNS", "5"))):
+            print(row)
