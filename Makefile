@@ -46,6 +46,9 @@ lint: $(VENV)/.dev-installed ## ruff, mypy, cfn-lint, sam validate --lint, sam b
 	$(SAM_ENV) $(BIN)/sam validate --lint --region us-east-1
 	$(MAKE) build
 
+bench: $(VENV)/.dev-installed ## cold start, DynamoDB cost, warm latency, built size: one table + benchmarks/results.json
+	$(SAM_ENV) $(BIN)/python benchmarks/run.py
+
 build: $(VENV)/.dev-installed
 	$(SAM_ENV) $(BIN)/sam build --cached --parallel
 

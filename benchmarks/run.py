@@ -1,0 +1,68 @@
+"""`make bench`: every measurement in one run, one table printed, the same written as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cold_start
+import cost
+import latency
+import size
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+
+def table(title: str, rows: list[dict[str, Any]]) -> str:
+    columns = list(rows[0])
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    lines = [
+        f"\n## {title}",
+        " | ".join(c.ljust(widths[c]) for c in columns),
+        " | ".join("-" * widths[c] for c in columns),
+    ]
+    lines += [" | ".join(str(r[c]).ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    started = time.time()
+    results: dict[str, Any] = {"machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"}
+    results["cold_start"] = cold_start.measure(runs=int(os.environ.get("COLD_RUNS", "7")))
+    rows = cost.measure()
+    for row in rows:
+        row["calls"] = ", ".join(f"{name}×{n}" for name, n in Counter(row["calls"].split(",")).items())
+    results["dynamodb_cost"] = rows
+    results["warm_latency"] = latency.measure(int(os.environ.get("REQUESTS", "200")))
+    results["built_size"] = size.measure()
+    results["seconds"] = round(time.time() - started)
+    print(
+        table(
+            "Cold start (median of fresh processes; ratio to the boto3 floor, goal <= 1.3)",
+            results["cold_start"],
+        )
+    )
+    print(table("DynamoDB work per operation", results["dynamodb_cost"]))
+    print(
+        table(
+            "Warm latency through the local API (ms; ratio to the raw emulator round trips)",
+            results["warm_latency"],
+        )
+    )
+    print(table("Built size (sam build, unzipped)", results["built_size"]))
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(
+        f"\nwritten to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}"
+        f" in {results['seconds']} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
