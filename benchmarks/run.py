@@ -38,7 +38,7 @@ def main() -> None:
     results["cold_start"] = cold_start.measure(runs=int(os.environ.get("COLD_RUNS", "7")))
     rows = cost.measure()
     for row in rows:
-        row["calls"] = ", ".join(f"{name}×{n}" for name, n in Counter(row["calls"].split(",")).items())
+        row["calls"] = ", ".join(f"{name} x{n}" for name, n in Counter(row["calls"].split(",")).items())
     results["dynamodb_cost"] = rows
     results["warm_latency"] = latency.measure(int(os.environ.get("REQUESTS", "200")))
     results["built_size"] = size.measure()
