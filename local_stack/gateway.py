@@ -120,7 +120,7 @@ class Gateway:
         class Handler(_RequestHandler):
             owner = gateway
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server = _Server((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="http-api", daemon=True)
         self._thread.start()
@@ -151,6 +151,10 @@ class Gateway:
         elif self.cors.get("ExposeHeaders"):
             headers["access-control-expose-headers"] = ",".join(self.cors["ExposeHeaders"])
         return headers
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 resets connections under a burst of concurrent clients
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

@@ -19,6 +19,9 @@ import boto3
 import pytest
 import requests
 
+from local_stack.functions import FunctionSpec, LambdaFunction
+from local_stack.template import load_template
+
 ROOT = Path(__file__).resolve().parent.parent
 # What template.yaml's Globals give every function, set before any test imports the layer
 # (Powertools reads these when the shared Logger/Metrics are created, as at a Lambda cold start).
@@ -165,3 +168,109 @@ def admin(make_user: Callable[..., User]) -> User:
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
+
+
+EVENTS = ROOT / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / f"{name}.json").read_text())  # type: ignore[no-any-return]
+
+
+def template_functions() -> dict[str, Path]:
+    """Function logical id -> code directory, from template.yaml."""
+    resources = load_template()["Resources"]
+    return {
+        name: ROOT / spec["Properties"]["CodeUri"]
+        for name, spec in resources.items()
+        if spec["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def _reset_process_caches() -> None:
+    from upload_service import aws, repository, storage
+    from upload_service.config import get_settings
+
+    get_settings.cache_clear()
+    aws.client.cache_clear()
+    repository.default_repository.cache_clear()
+    storage.default_storage.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def lambda_env(stack: Stack) -> Iterator[dict[str, str]]:
+    """This process's environment as a function's: the template's variables, pointed at the emulator."""
+    saved = dict(os.environ)
+    # A bucket of our own, without notifications: the stack's queue consumer must not race the
+    # deliveries these tests make themselves.
+    bucket = f"integration-{uuid.uuid4().hex[:12]}"
+    stack.client("s3").create_bucket(Bucket=bucket)
+    os.environ.update(
+        stack.info["functionEnvironment"],
+        BUCKET_NAME=bucket,
+        AWS_ENDPOINT_URL=stack.info["awsEndpoint"],
+        AWS_DEFAULT_REGION=stack.info["region"],
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        POWERTOOLS_TRACE_DISABLED="true",
+    )
+    _reset_process_caches()
+    yield dict(os.environ)
+    os.environ.clear()
+    os.environ.update(saved)
+    _reset_process_caches()
+
+
+@pytest.fixture(scope="session")
+def invoke(lambda_env: dict[str, str]) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    """Invoke a template function's handler with an event, in this process."""
+    functions: dict[str, LambdaFunction] = {}
+    code_dirs = template_functions()
+
+    def call(function: str, event: dict[str, Any]) -> dict[str, Any]:
+        if function not in functions:
+            spec = FunctionSpec(function, code_dirs[function], "app.lambda_handler", 10, 512, {})
+            functions[function] = LambdaFunction(spec)
+        result: dict[str, Any] = functions[function].invoke(event)
+        return result
+
+    return call
+
+
+class Published:
+    """PutEvents entries EventBridge took, per upload id: read off the request sent (`before-send`)
+    and kept once the call succeeded (`after-call`), so throttled attempts and crashes don't count."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self._sending: list[dict[str, Any]] = []
+
+    def sending(self, request: Any, **_: Any) -> None:
+        body = json.loads(request.body)
+        self._sending = [{**entry, "Detail": json.loads(entry["Detail"])} for entry in body["Entries"]]
+
+    def sent(self, http_response: Any, **_: Any) -> None:
+        if http_response.status_code == 200:
+            self.entries += self._sending
+
+    def about(self, upload_id: str) -> list[str]:
+        return [entry["DetailType"] for entry in self.entries if entry["Detail"].get("uploadId") == upload_id]
+
+    def watch(self, client: Any) -> None:
+        client.meta.events.register("before-send.events.PutEvents", self.sending)
+        client.meta.events.register("after-call.events.PutEvents", self.sent)
+
+    def unwatch(self, client: Any) -> None:
+        client.meta.events.unregister("before-send.events.PutEvents", self.sending)
+        client.meta.events.unregister("after-call.events.PutEvents", self.sent)
+
+
+@pytest.fixture
+def published(lambda_env: dict[str, str]) -> Iterator[Published]:
+    from upload_service import aws
+
+    client = aws.client("events")
+    hook = Published()
+    hook.watch(client)
+    yield hook
+    hook.unwatch(client)

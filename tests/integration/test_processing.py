@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
-import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import Stack
+from tests.conftest import Published, Stack
 from tests.integration.conftest import load_event
 from upload_service import aws
 from upload_service.models import TokenRecord, TokenStatus, UploadRecord, UploadStatus
@@ -66,28 +65,6 @@ def notification_message(
 
 def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
     return {"Records": list(records)}
-
-
-class Published:
-    """Counts PutEvents entries per upload id (a botocore hook on the shared events client)."""
-
-    def __init__(self) -> None:
-        self.entries: list[dict[str, Any]] = []
-
-    def __call__(self, params: dict[str, Any], **_: Any) -> None:
-        self.entries += [{**entry, "Detail": json.loads(entry["Detail"])} for entry in params["Entries"]]
-
-    def about(self, upload_id: str) -> list[str]:
-        return [entry["DetailType"] for entry in self.entries if entry["Detail"].get("uploadId") == upload_id]
-
-
-@pytest.fixture
-def published(lambda_env: dict[str, str]) -> Iterator[Published]:
-    client = aws.client("events")
-    hook = Published()
-    client.meta.events.register("provide-client-params.events.PutEvents", hook)
-    yield hook
-    client.meta.events.unregister("provide-client-params.events.PutEvents", hook)
 
 
 def test_repeated_and_concurrent_deliveries_have_one_effect(invoke: Invoke, published: Published) -> None:
