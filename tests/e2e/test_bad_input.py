@@ -43,6 +43,17 @@ def test_create_refuses_bad_bodies(
     assert_problem(response, 400, name)
 
 
+@pytest.mark.parametrize("body", [b"\xff", b'{"ttl": 60, "x": "\xff"}'])
+def test_bodies_that_are_not_utf8_are_400(
+    stack: Stack, http: requests.Session, user: User, body: bytes
+) -> None:
+    """Found by the fuzzer: API Gateway base64-encodes such a body; decoding it must not 500."""
+    headers = {**user.headers(), "Content-Type": "application/json"}
+    assert_problem(http.post(f"{stack.api}/upload-tokens", data=body, headers=headers), 400, "body")
+    upload = http.post(f"{stack.api}/upload", params={"token": "to" + "0" * 22}, data=body, headers=headers)
+    assert_problem(upload, 400, "body")
+
+
 def test_a_refused_create_stores_nothing(stack: Stack, http: requests.Session, user: User) -> None:
     http.post(f"{stack.api}/upload-tokens", json={"ttl": -5}, headers=user.headers())
     page = http.get(f"{stack.api}/upload-tokens", headers=user.headers()).json()

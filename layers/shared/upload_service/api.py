@@ -115,7 +115,10 @@ def current_caller(app: APIGatewayHttpResolver) -> Caller:
 
 def parse_body(app: APIGatewayHttpResolver, model: type[Model], *, required: bool = True) -> Model:
     """The JSON object body as `model`; an empty body means `{}` unless `required`."""
-    raw = app.current_event.decoded_body or ""
+    try:
+        raw = app.current_event.decoded_body or ""
+    except (UnicodeDecodeError, ValueError):  # not UTF-8 (API Gateway then base64-encodes it)
+        raise BadRequest.single("body", "The body is not valid JSON.") from None
     if not raw.strip():
         if required:
             raise BadRequest.single("body", "A JSON object body is required.")

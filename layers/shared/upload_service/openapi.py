@@ -23,7 +23,7 @@ from upload_service.models import (
 
 REF = "#/components/schemas/{model}"
 RATE_HEADERS = {
-    name: {"description": text, "schema": {"type": "integer"}}
+    name: {"description": text, "required": True, "schema": {"type": "integer"}}
     for name, text in {
         "X-RateLimit-Limit": "The request limit per minute.",
         "X-RateLimit-Remaining": "The number of available requests left for the current time window.",
