@@ -17,15 +17,21 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-EVENT_FILES = {
-    "CreateTokenFunction": "create_token",
-    "ListTokensFunction": "list_tokens",
-    "GetTokenFunction": "get_token",
-    "RevokeTokenFunction": "revoke_token",
-    "StartUploadFunction": "start_upload",
-    "ProcessUploadFunction": "process_upload",
-    "CleanupFunction": "cleanup",
-}
+
+
+def _event_files() -> dict[str, str]:
+    """Function -> its events/ example, named like its code directory (functions/<name>/)."""
+    sys.path.insert(0, str(ROOT))
+    from local_stack.template import load_template
+
+    return {
+        name: Path(spec["Properties"]["CodeUri"]).name
+        for name, spec in load_template()["Resources"].items()
+        if spec["Type"] == "AWS::Serverless::Function"
+    }
+
+
+EVENT_FILES = _event_files() if __name__ != "__main__" or "--child" not in sys.argv else {}
 
 
 def _token_item(token: str, owner: str) -> dict[str, Any]:
@@ -124,7 +130,8 @@ def child(function: str) -> None:
     import importlib.util
 
     sys.path.insert(0, str(ROOT / "layers" / "shared"))
-    code = ROOT / "functions" / EVENT_FILES[function] / "app.py"
+    name = os.environ["BENCH_EVENT_FILE"]
+    code = ROOT / "functions" / name / "app.py"
     spec = importlib.util.spec_from_file_location("app", code)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -134,7 +141,7 @@ def child(function: str) -> None:
 
     from upload_service import aws
 
-    event = json.loads((ROOT / "events" / f"{EVENT_FILES[function]}.json").read_text())
+    event = json.loads((ROOT / "events" / f"{name}.json").read_text())
     stubs: dict[str, Stubber] = {}
     for service, operation, response in stub_script(function, event):
         if service not in stubs:
@@ -198,8 +205,13 @@ def environment() -> dict[str, str]:
 
 def _run(function: str, env: dict[str, str]) -> float:
     started = time.perf_counter()
+    child_env = {**env, "BENCH_EVENT_FILE": EVENT_FILES.get(function, "")}
     done = subprocess.run(
-        [sys.executable, __file__, "--child", function], env=env, capture_output=True, text=True, check=False
+        [sys.executable, __file__, "--child", function],
+        env=child_env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     elapsed = time.perf_counter() - started
     if done.returncode:

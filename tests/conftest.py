@@ -274,3 +274,22 @@ def published(lambda_env: dict[str, str]) -> Iterator[Published]:
     hook.watch(client)
     yield hook
     hook.unwatch(client)
+
+
+class _Payload:
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.payload
+
+
+def aws_response(status: int, payload: bytes, content_type: str = "application/x-amz-json-1.0") -> Any:
+    """A raw HTTP answer in a service's own wire format, for `before-send` hooks: botocore parses it
+    (and its retry machinery judges it) exactly as if AWS had sent it."""
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+    headers = HTTPHeaders()
+    headers["Content-Type"] = content_type
+    headers["x-amzn-RequestId"] = "injected"
+    return AWSResponse("https://injected.invalid", status, headers, _Payload(payload))

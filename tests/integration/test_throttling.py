@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.awsrequest import AWSResponse
 
+from tests.conftest import aws_response
 from tests.integration.conftest import load_event
 from upload_service import aws
 from upload_service.repository import default_repository
@@ -17,21 +18,11 @@ from upload_service.repository import default_repository
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
-class _Body:
-    def __init__(self, payload: bytes) -> None:
-        self.payload = payload
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.payload
-
-
 def dynamodb_error(code: str, status: int = 400, **extra: Any) -> AWSResponse:
     body = json.dumps(
         {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": code, **extra}
     ).encode()
-    headers = HTTPHeaders()
-    headers["x-amzn-RequestId"] = "injected"
-    return AWSResponse("https://dynamodb", status, headers, _Body(body))
+    return aws_response(status, body)  # type: ignore[no-any-return]
 
 
 class Injector:

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.awsrequest import AWSResponse
 
-from tests.conftest import Published, load_event
+from tests.conftest import Published, aws_response, load_event
 from tests.integration.test_processing import notification_message, seed_upload, sqs_event
 from upload_service import aws
 from upload_service.models import TokenStatus, UploadStatus
@@ -23,19 +23,8 @@ from upload_service.storage import default_storage
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
-class _Body:
-    def __init__(self, payload: bytes) -> None:
-        self.payload = payload
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.payload
-
-
 def _response(status: int, payload: bytes, content_type: str) -> AWSResponse:
-    headers = HTTPHeaders()
-    headers["Content-Type"] = content_type
-    headers["x-amzn-RequestId"] = "injected"
-    return AWSResponse("https://injected", status, headers, _Body(payload))
+    return aws_response(status, payload, content_type)  # type: ignore[no-any-return]
 
 
 THROTTLES: dict[str, Callable[[], AWSResponse]] = {
