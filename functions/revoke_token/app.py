@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from upload_service import tokens
 from upload_service.api import create_app, current_caller
 from upload_service.config import get_settings
+from upload_service.ids import mask
 from upload_service.observability import logger, metrics
 from upload_service.repository import default_repository
 
@@ -21,7 +22,7 @@ app = create_app()
 @app.delete("/upload-tokens/<upload_token>")
 def revoke_token(upload_token: str) -> Response[str]:
     tokens.revoke(default_repository(), current_caller(app), upload_token, settings, datetime.now(UTC))
-    logger.info("token revoked", extra={"token": tokens.mask(upload_token)})
+    logger.info("token revoked", extra={"token": mask(upload_token)})
     metrics.add_metric(name="TokensRevoked", unit=MetricUnit.Count, value=1)
     return Response(status_code=204, body="")
 

@@ -83,3 +83,21 @@ def test_expired_tokens_free_their_slots(
     page = http.get(f"{stack.api}/upload-tokens", headers=user.headers()).json()
     assert [item["token"] for item in page["data"]] == fresh
     assert page["pagination"]["itemsTotal"] == CAP
+
+
+def test_at_the_cap_expired_tokens_are_timed_out_with_their_unfinished_uploads(
+    stack: Stack, http: requests.Session, create: Callable[..., dict[str, Any]], user: User
+) -> None:
+    expiring = [create(user, ttl=6)["token"] for _ in range(CAP)]
+    body = {"fileName": "never-sent.mp4", "fileSize": 10, "contentType": "video/mp4"}
+    started = requests.post(f"{stack.api}/upload", params={"token": expiring[0]}, json=body, timeout=10)
+    assert started.status_code == 200, started.text
+    time.sleep(6.2)
+
+    create(user, ttl=300)  # at the cap: the expired ones are timed out first
+
+    view = http.get(f"{stack.api}/upload-tokens/{expiring[0]}", headers=user.headers()).json()
+    assert view["status"] == "TIMED_OUT"
+    assert [(u["status"], u["reason"]) for u in view["uploads"]] == [
+        ("EXPIRED", "token expired before upload")
+    ]

@@ -7,8 +7,8 @@ from typing import Any
 
 from upload_service import aws
 from upload_service.config import get_settings
+from upload_service.ids import mask
 from upload_service.models import UploadRecord
-from upload_service.tokens import mask
 
 SOURCE = "upload-tokens"
 ACCEPTED = "Upload Accepted"

@@ -218,15 +218,10 @@ class Repository:
     def create_token(self, record: TokenRecord, max_live: int) -> None:
         """Store a new token and count it against its owner's cap, atomically.
 
-        Raises ActiveTokenLimitReached when the owner already has `max_live` live tokens (after
-        timing out any of theirs that expired but were not cleaned up yet), TokenIdTaken on an id clash.
+        Raises ActiveTokenLimitReached when the owner already holds `max_live` counted tokens,
+        TokenIdTaken on an id clash.
         """
-        try:
-            self._put_counted(record, max_live)
-        except ActiveTokenLimitReached:
-            if not self.time_out_expired(record.user_id, record.created_at):
-                raise
-            self._put_counted(record, max_live)
+        self._put_counted(record, max_live)
 
     def _put_counted(self, record: TokenRecord, max_live: int) -> None:
         items: list[Any] = [
@@ -314,14 +309,6 @@ class Repository:
                 self._global_count(-1),
             ]
         return items
-
-    def time_out_expired(self, user_id: str, now: datetime) -> int:
-        """TIME_OUT the user's tokens that expired but are still counted live; how many were."""
-        retention = timedelta(days=get_settings().record_retention_days)
-        ended = 0
-        for record in self.expired_live(user_id, now):
-            ended += self.end_token(record, TokenStatus.TIMED_OUT, now, retention)
-        return ended
 
     def expired_live(
         self, user_id: str | None, now: datetime, limit: int | None = None

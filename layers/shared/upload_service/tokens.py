@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-import secrets
-import string
 from datetime import datetime, timedelta
 
 from upload_service.auth import Caller
 from upload_service.config import Settings
-from upload_service.errors import BadRequest, TokenNotFound
+from upload_service.errors import ActiveTokenLimitReached, BadRequest, TokenNotFound
+from upload_service.ids import generate_token, is_token_id
 from upload_service.models import (
     ListTokensQuery,
     TokenDetail,
@@ -21,24 +19,10 @@ from upload_service.models import (
 )
 from upload_service.pagination import build_pagination, page_window
 from upload_service.repository import Repository, TokenIdTaken
+from upload_service.storage import Storage
+from upload_service.uploads import time_out_token
 
-TOKEN_ALPHABET = string.digits + string.ascii_letters
-TOKEN_PATTERN = re.compile(r"to[0-9A-Za-z]{22}")
 LIST_PATH = "/upload-tokens"
-
-
-def generate_token() -> str:
-    """`to` + 22 base62 characters from a CSPRNG (about 131 bits)."""
-    return "to" + "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(22))
-
-
-def is_token_id(value: str) -> bool:
-    return bool(TOKEN_PATTERN.fullmatch(value))
-
-
-def mask(token: str) -> str:
-    """What logs may show of a token: enough to correlate, too little to use."""
-    return token[:6] + "…" if len(token) > 6 else "…"
 
 
 def resolve_ttl(requested: int | None, caller: Caller, settings: Settings) -> int:
@@ -56,10 +40,27 @@ def resolve_ttl(requested: int | None, caller: Caller, settings: Settings) -> in
     return requested
 
 
-def mint(repo: Repository, caller: Caller, ttl: int | None, settings: Settings, now: datetime) -> UploadToken:
+def mint(
+    repo: Repository, storage: Storage, caller: Caller, ttl: int | None, settings: Settings, now: datetime
+) -> UploadToken:
+    """A new token, counted against the caller's cap. At the cap, the caller's tokens that expired
+    but were not cleaned up yet are timed out first (as cleanup would), then the create is retried."""
     granted = resolve_ttl(ttl, caller, settings)
+    try:
+        return _create(repo, caller, granted, settings, now)
+    except ActiveTokenLimitReached:
+        expired = list(repo.expired_live(caller.user_id, now))
+        if not expired:
+            raise
+        retention = timedelta(days=settings.record_retention_days)
+        for record in expired:
+            time_out_token(repo, storage, record, now, retention)
+        return _create(repo, caller, granted, settings, now)
+
+
+def _create(repo: Repository, caller: Caller, ttl: int, settings: Settings, now: datetime) -> UploadToken:
     for _ in range(3):
-        record = TokenRecord.new(generate_token(), caller.user_id, granted, now)
+        record = TokenRecord.new(generate_token(), caller.user_id, ttl, now)
         try:
             repo.create_token(record, settings.max_active_tokens)
         except TokenIdTaken:

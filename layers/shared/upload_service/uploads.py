@@ -14,6 +14,7 @@ from urllib.parse import unquote_plus
 
 from upload_service.config import Settings
 from upload_service.errors import BadRequest, FieldProblem, TokenNotFound
+from upload_service.ids import is_token_id, mask
 from upload_service.models import (
     StartUploadRequest,
     TokenRecord,
@@ -26,7 +27,6 @@ from upload_service.observability import logger
 from upload_service.publisher import ACCEPTED, REJECTED, publish, upload_detail
 from upload_service.repository import Repository, TokenChanged
 from upload_service.storage import Storage
-from upload_service.tokens import is_token_id, mask
 
 MAX_FILE_NAME = 200
 #: Letters, digits, marks, space and `._-()+,@` : no separators, no control or format characters.
@@ -270,13 +270,20 @@ def clean_up(
         if report.tokens_timed_out >= batch:
             report.more = True
             break
-        if record.uploads_open:
-            for upload in repo.pending_uploads(record.token):
-                storage.delete(upload.key)
-                if repo.reject_upload(
-                    upload, UploadStatus.EXPIRED, "token expired before the upload arrived", now
-                ):
-                    report.uploads_expired += 1
-        if repo.end_token(record, TokenStatus.TIMED_OUT, now, retention):
-            report.tokens_timed_out += 1
+        ended, expired = time_out_token(repo, storage, record, now, retention)
+        report.tokens_timed_out += ended
+        report.uploads_expired += expired
     return report
+
+
+def time_out_token(
+    repo: Repository, storage: Storage, record: TokenRecord, now: datetime, retention: timedelta
+) -> tuple[bool, int]:
+    """TIMED_OUT an expired live token, its unfinished uploads EXPIRED and their objects deleted first
+    (so a run that stops halfway leaves the token for the next). Returns (ended, uploads expired)."""
+    expired = 0
+    if record.uploads_open:
+        for upload in repo.pending_uploads(record.token):
+            storage.delete(upload.key)
+            expired += repo.reject_upload(upload, UploadStatus.EXPIRED, "token expired before upload", now)
+    return repo.end_token(record, TokenStatus.TIMED_OUT, now, retention), expired
