@@ -46,7 +46,7 @@ def decide(arrival: dict[str, Any]) -> dict[str, Any]:
         settings,
         datetime.now(UTC),
     )
-    metrics.add_metric(name=f"Uploads_{decision.outcome}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=f"Uploads{decision.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
     return asdict(decision)
 
 
