@@ -41,7 +41,7 @@ e2e: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed ## ruff, mypy, cfn-lint, sam validate --lint, sam build
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy layers/shared functions local_stack tests
+	$(BIN)/mypy layers/shared functions local_stack tests benchmarks
 	$(BIN)/cfn-lint template.yaml
 	$(SAM_ENV) $(BIN)/sam validate --lint --region us-east-1
 	$(MAKE) build
@@ -56,4 +56,4 @@ deploy: build
 	$(SAM_ENV) $(BIN)/sam deploy --guided
 
 clean:
-	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .bench .local .pytest_cache .mypy_cache .ruff_cache

@@ -3,12 +3,18 @@ DynamoDB client and makes one stubbed call). Each run is a fresh process that im
 runs its module-level init and handles its events/ example once, every AWS call answered by
 botocore's Stubber (no network). The first event is inside the measurement on purpose: moving an
 import from init into the first request gains nothing here.
+
+Both sides run as Lambda runs them: Python 3.13, the layer exactly as `sam build` builds it
+(layers/shared/Makefile, built for this machine's platform into .bench/layer), boto3 as the runtime
+provides it (.bench/runtime), nothing else on the path, and no bytecode written while measuring
+(Lambda's /opt and /var/task are read-only).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -17,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / ".bench"
+LAYER = BENCH / "layer" / "python"
+RUNTIME = BENCH / "runtime"
 
 
 def _event_files() -> dict[str, str]:
@@ -79,7 +88,7 @@ def stub_script(function: str, event: dict[str, Any]) -> list[tuple[str, str, di
     rate = ("dynamodb", "update_item", {"Attributes": {"hits": {"N": "1"}}})
     empty_query = {"Items": [], "Count": 0, "ScannedCount": 0}
     one = {"Items": [_token_item(token, owner)], "Count": 1, "ScannedCount": 1}
-    return {
+    scripts: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         "CreateTokenFunction": [rate, ("dynamodb", "transact_write_items", {})],
         "ListTokensFunction": [
             rate,
@@ -113,7 +122,8 @@ def stub_script(function: str, event: dict[str, Any]) -> list[tuple[str, str, di
             ("dynamodb", "update_item", {}),  # idempotency record: completed
         ],
         "CleanupFunction": [("dynamodb", "query", empty_query)],
-    }[function]
+    }
+    return scripts[function]
 
 
 def child(function: str) -> None:
@@ -129,7 +139,6 @@ def child(function: str) -> None:
         return
     import importlib.util
 
-    sys.path.insert(0, str(ROOT / "layers" / "shared"))
     name = os.environ["BENCH_EVENT_FILE"]
     code = ROOT / "functions" / name / "app.py"
     spec = importlib.util.spec_from_file_location("app", code)
@@ -195,6 +204,7 @@ def environment() -> dict[str, str]:
     return {
         **keep,
         **merged,
+        "PYTHONPATH": os.pathsep.join([str(LAYER), str(RUNTIME)]),  # /opt/python, then the runtime's boto3
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
@@ -207,7 +217,7 @@ def _run(function: str, env: dict[str, str]) -> float:
     started = time.perf_counter()
     child_env = {**env, "BENCH_EVENT_FILE": EVENT_FILES.get(function, "")}
     done = subprocess.run(
-        [sys.executable, __file__, "--child", function],
+        [runtime_python(), "-s", __file__, "--child", function],
         env=child_env,
         capture_output=True,
         text=True,
@@ -219,9 +229,54 @@ def _run(function: str, env: dict[str, str]) -> float:
     return elapsed
 
 
+def runtime_python() -> str:
+    """The Lambda runtime's Python (3.13); `make bench` puts pyenv's on PATH, as for `sam build`."""
+    found = shutil.which("python3.13")
+    if not found:
+        raise SystemExit("cold_start needs python3.13 on PATH (the Lambda runtime's version)")
+    return found
+
+
+def prepare() -> None:
+    """Build the layer with the same recipe as `sam build`, for this machine, and the runtime's boto3."""
+    from importlib.metadata import version
+
+    platform = f"manylinux2014_{os.uname().machine}"
+    subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-f",
+            str(ROOT / "layers/shared/Makefile"),
+            "build-SharedLayer",
+            f"ARTIFACTS_DIR={BENCH / 'layer'}",
+            f"PLATFORM={platform}",
+            f"PYTHON={sys.executable}",
+            f"RUNTIME_PYTHON={runtime_python()}",
+        ],
+        check=True,
+    )
+    if not (RUNTIME / "boto3").is_dir():
+        subprocess.run(  # compiled by pip, as in the runtime's image
+            [
+                runtime_python(),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+                str(RUNTIME),
+                f"boto3=={version('boto3')}",
+            ],
+            check=True,
+        )
+
+
 def measure(runs: int = 7) -> list[dict[str, Any]]:
+    prepare()
     env = environment()
-    for function in ["floor", *EVENT_FILES]:  # warm the OS file cache; bytecode stays uncached (no .pyc)
+    for function in ["floor", *EVENT_FILES]:  # warm the OS file cache; no bytecode is written
         _run(function, env)
     times: dict[str, list[float]] = {name: [] for name in ["floor", *EVENT_FILES]}
     for _ in range(runs):

@@ -164,7 +164,7 @@ def measure() -> list[dict[str, Any]]:
         )
         assert result["statusCode"] == 200, result
         row("GET /upload-tokens/{token}", tally, "1 read besides rate limiting")
-        page = {"queryStringParameters": {"pageSize": "25"}, "rawQueryString": "pageSize=25"}
+        page: dict[str, Any] = {"queryStringParameters": {"pageSize": "25"}, "rawQueryString": "pageSize=25"}
         tally, result = h.count("ListTokensFunction", _event("list_tokens", user, **page))
         assert result["statusCode"] == 200, result
         row("GET /upload-tokens (user, page 1 of 61)", tally, "<= pageSize + constant reads")

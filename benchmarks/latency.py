@@ -101,18 +101,18 @@ def _measure(info: dict[str, Any], n: int) -> list[dict[str, Any]]:
 
     key = {"PK": {"S": f"BENCH#{uuid.uuid4().hex}"}, "SK": {"S": "X"}}
 
-    def update() -> None:
-        ddb.update_item(
+    def update() -> Any:
+        return ddb.update_item(
             TableName=table,
             Key=key,
             UpdateExpression="ADD hits :one",
             ExpressionAttributeValues={":one": {"N": "1"}},
         )
 
-    def get() -> None:
-        ddb.get_item(TableName=table, Key=key, ConsistentRead=True)
+    def get() -> Any:
+        return ddb.get_item(TableName=table, Key=key, ConsistentRead=True)
 
-    def query(index: str | None = None, limit: int = 1) -> None:
+    def query(index: str | None = None, limit: int = 1) -> Any:
         params: dict[str, Any] = {"TableName": table, "Limit": limit}
         if index:
             params |= {
@@ -122,10 +122,10 @@ def _measure(info: dict[str, Any], n: int) -> list[dict[str, Any]]:
             }
         else:
             params |= {"KeyConditionExpression": "PK = :p", "ExpressionAttributeValues": {":p": key["PK"]}}
-        ddb.query(**params)
+        return ddb.query(**params)
 
-    def transact(items: int) -> None:
-        ddb.transact_write_items(
+    def transact(items: int) -> Any:
+        return ddb.transact_write_items(
             TransactItems=[
                 {
                     "Update": {
