@@ -7,8 +7,6 @@ upload_service at every cold start (about 0.3 s measured by benchmarks/cold_star
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from local_stack.template import ROOT, load_template
