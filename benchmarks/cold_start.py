@@ -25,6 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"
 LAYER = BENCH / "layer" / "python"
+#: The same layer without bytecode, as SAM's python3.13 build method would ship it.
+SOURCE_ONLY_LAYER = BENCH / "layer-source-only" / "python"
 RUNTIME = BENCH / "runtime"
 
 
@@ -256,6 +258,8 @@ def prepare() -> None:
         ],
         check=True,
     )
+    shutil.rmtree(SOURCE_ONLY_LAYER, ignore_errors=True)
+    shutil.copytree(LAYER, SOURCE_ONLY_LAYER, ignore=shutil.ignore_patterns("__pycache__"))
     if not (RUNTIME / "boto3").is_dir():
         subprocess.run(  # compiled by pip, as in the runtime's image
             [
@@ -274,26 +278,38 @@ def prepare() -> None:
 
 
 def measure(runs: int = 7) -> list[dict[str, Any]]:
+    """Per function: cold start with the layer as built, ratio to the floor, and the same
+    function with a layer that ships no bytecode (what SAM's python3.13 build method makes)."""
     prepare()
     env = environment()
-    for function in ["floor", *EVENT_FILES]:  # warm the OS file cache; no bytecode is written
-        _run(function, env)
-    times: dict[str, list[float]] = {name: [] for name in ["floor", *EVENT_FILES]}
+    source_only = {**env, "PYTHONPATH": env["PYTHONPATH"].replace(str(LAYER), str(SOURCE_ONLY_LAYER))}
+    variants = {"floor": ("floor", env)}
+    for name in EVENT_FILES:
+        variants[name] = (name, env)
+        variants[f"{name} (no bytecode)"] = (name, source_only)
+    for function, variant_env in variants.values():  # warm the OS file cache; no bytecode is written
+        _run(function, variant_env)
+    times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(runs):
-        for name in times:  # interleaved, so drift hits every column alike
-            times[name].append(_run(name, env))
+        for name, (function, variant_env) in variants.items():  # interleaved: drift hits all alike
+            times[name].append(_run(function, variant_env))
     floor = statistics.median(times["floor"])
-    return [
-        {
-            "function": name,
-            "cold_start_s": round(statistics.median(samples), 3),
-            "floor_s": round(floor, 3),
-            "ratio": round(statistics.median(samples) / floor, 2),
-            "goal": 1.3,
-        }
-        for name, samples in times.items()
-        if name != "floor"
-    ]
+    rows = []
+    for name in EVENT_FILES:
+        built = statistics.median(times[name])
+        without = statistics.median(times[f"{name} (no bytecode)"])
+        rows.append(
+            {
+                "function": name,
+                "cold_start_s": round(built, 3),
+                "floor_s": round(floor, 3),
+                "ratio": round(built / floor, 2),
+                "goal": 1.3,
+                "no_bytecode_s": round(without, 3),
+                "no_bytecode_ratio": round(without / floor, 2),
+            }
+        )
+    return rows
 
 
 if __name__ == "__main__":
