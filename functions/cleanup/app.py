@@ -1,7 +1,7 @@
 """Scheduled: time out expired tokens and delete what their unfinished uploads left behind."""
 
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,13 +19,7 @@ settings = get_settings()
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = uploads.clean_up(
-        default_repository(),
-        default_storage(),
-        settings,
-        datetime.now(UTC),
-        grace=timedelta(seconds=settings.cleanup_grace_seconds),
-    )
+    report = uploads.clean_up(default_repository(), default_storage(), settings, datetime.now(UTC))
     metrics.add_metric(name="TokensTimedOut", unit=MetricUnit.Count, value=report.tokens_timed_out)
     logger.info("cleanup done", extra=asdict(report))
     return asdict(report)

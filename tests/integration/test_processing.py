@@ -15,7 +15,8 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import Published, Stack
 from tests.integration.conftest import load_event
-from upload_service import aws
+from upload_service import aws, uploads
+from upload_service.config import get_settings
 from upload_service.ids import generate_token
 from upload_service.models import TokenRecord, TokenStatus, UploadRecord, UploadStatus
 from upload_service.repository import default_repository
@@ -220,3 +221,52 @@ def test_cleanup_reads_only_expired_tokens(invoke: Invoke, stack: Stack, lambda_
         assert repo.get_token(upload.token).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
     assert repo.count_live("cleanup-live", now) == 200
     assert repo.count_live("cleanup-expired", now) == 0
+
+
+def test_cleanup_waits_the_grace_only_for_tokens_with_uploads_in_flight(lambda_env: dict[str, str]) -> None:
+    # given: a grace of an hour, tokens that expired a minute ago (one idle, one with an upload in
+    # flight) and one that expired two hours ago with an unfinished upload
+    settings = get_settings().model_copy(update={"cleanup_grace_seconds": 3600, "cleanup_batch_size": 10_000})
+    repo, storage = default_repository(), default_storage()
+    now = datetime.now(UTC)
+    a_minute_ago = now - timedelta(seconds=120)
+    idle = TokenRecord.new(generate_token(), "grace-owner", 60, a_minute_ago)
+    repo.create_token(idle, max_live=10_000)
+    in_flight = seed_upload("grace-owner", ttl=60, created=a_minute_ago)
+    long_expired = seed_upload("grace-owner", ttl=60, created=now - timedelta(hours=2))
+
+    # when
+    uploads.clean_up(repo, storage, settings, now)
+
+    # then: the idle one ends at once; the one in flight waits, its object kept for the processor
+    assert repo.get_token(idle.token).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
+    assert repo.get_token(in_flight.token).status is TokenStatus.PENDING  # type: ignore[union-attr]
+    assert repo.get_upload(in_flight.token, in_flight.upload_id).status is UploadStatus.PENDING  # type: ignore[union-attr]
+    assert storage.head(in_flight.key) is not None
+    # past the grace, unfinished uploads expire and their objects go
+    assert repo.get_token(long_expired.token).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
+    assert repo.get_upload(long_expired.token, long_expired.upload_id).status is UploadStatus.EXPIRED  # type: ignore[union-attr]
+    assert storage.head(long_expired.key) is None
+    # expired tokens are not active either way
+    assert repo.count_live("grace-owner", now) == 0
+
+
+def test_a_stale_read_cannot_time_out_a_token_whose_upload_just_started(lambda_env: dict[str, str]) -> None:
+    # given: an expired token read as idle (as from the lagging index), then an upload started on
+    # it just before its expiry
+    settings = get_settings().model_copy(update={"cleanup_grace_seconds": 3600})
+    repo, storage = default_repository(), default_storage()
+    created = datetime.now(UTC) - timedelta(seconds=120)
+    stale = TokenRecord.new(generate_token(), "grace-race", 60, created)
+    repo.create_token(stale, max_live=10_000)
+    upload = UploadRecord(
+        stale.token, uuid.uuid4().hex, "grace-race", "late.mp4", 10, "video/mp4", created, created
+    )
+    repo.start_upload(upload, allowance=3, now=created + timedelta(seconds=59))
+
+    # when
+    ended, expired = uploads.time_out_expired(repo, storage, stale, settings, datetime.now(UTC))
+
+    # then: the condition saw the upload in flight: nothing ended, nothing expired
+    assert (ended, expired) == (False, 0)
+    assert repo.get_token(stale.token).status is TokenStatus.PENDING  # type: ignore[union-attr]

@@ -251,15 +251,30 @@ class Repository:
             raise TokenIdTaken(record.token) from None
 
     def end_token(
-        self, record: TokenRecord, status: TokenStatus, now: datetime, retention: timedelta
+        self,
+        record: TokenRecord,
+        status: TokenStatus,
+        now: datetime,
+        retention: timedelta,
+        *,
+        unless_uploads_open: bool = False,
     ) -> bool:
         """Move a token out of the live set (DELETED or TIMED_OUT) and give back its slot.
 
-        Conditional on the status we read, so concurrent revokes/cleanups end it exactly once.
-        Returns False when someone else changed it first.
+        Conditional on the status we read, so concurrent revokes/cleanups end it exactly once, and
+        with `unless_uploads_open` on it having no unfinished upload. Returns False when the
+        condition does not hold (someone else changed it first).
         """
+        condition, values = "", None
+        if unless_uploads_open:
+            condition = " AND (attribute_not_exists(uploadsOpen) OR uploadsOpen = :zero)"
+            values = {":zero": 0}
         try:
-            self._transact(self._token_transition(record, status, now, retention))
+            self._transact(
+                self._token_transition(
+                    record, status, now, retention, extra_values=values, extra_condition=condition
+                )
+            )
         except _TransactionRefused:
             return False
         return True
@@ -311,13 +326,13 @@ class Repository:
         return items
 
     def expired_live(
-        self, user_id: str | None, now: datetime, limit: int | None = None
+        self, user_id: str | None, now: datetime, limit: int | None = None, page_size: int | None = None
     ) -> Iterator[TokenRecord]:
         """Live tokens past their expiry (cleanup has not reached them yet), soonest expired first."""
         params = self._index_query(user_id, SortBy.TTL)
         params["KeyConditionExpression"] += " AND expirySort < :bound"
         params["ExpressionAttributeValues"][":bound"] = {"S": _expiry_bound(now)}
-        for item in self._query_items(params, take=limit):
+        for item in self._query_items(params, take=limit, page_size=page_size):
             yield record_from_item(item)
 
     # -- uploads ------------------------------------------------------------------------------
@@ -539,9 +554,12 @@ class Repository:
             "ExpressionAttributeValues": {":p": {"S": ALL if everyone else user_id}},
         }
 
-    def _query_items(self, params: dict[str, Any], take: int | None) -> Iterator[dict[str, Any]]:
-        """Items of a Query, page by page, reading no more than `take` (plus what a filter drops)."""
-        page_size = min(take, 1000) if take else 1000
+    def _query_items(
+        self, params: dict[str, Any], take: int | None, page_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Items of a Query, page by page (lazily), reading no more than `take` (plus what a filter
+        drops) or, without `take`, `page_size` items a page."""
+        page_size = page_size or (min(take, 1000) if take else 1000)
         paginator = self.client.get_paginator("query")
         produced = 0
         with aws.unavailable_when_throttled():

@@ -20,7 +20,7 @@ from upload_service.models import (
 from upload_service.pagination import build_pagination, page_window
 from upload_service.repository import Repository, TokenIdTaken
 from upload_service.storage import Storage
-from upload_service.uploads import time_out_token
+from upload_service.uploads import time_out_expired
 
 LIST_PATH = "/upload-tokens"
 
@@ -44,17 +44,18 @@ def mint(
     repo: Repository, storage: Storage, caller: Caller, ttl: int | None, settings: Settings, now: datetime
 ) -> UploadToken:
     """A new token, counted against the caller's cap. At the cap, the caller's tokens that expired
-    but were not cleaned up yet are timed out first (as cleanup would), then the create is retried."""
+    but were not cleaned up yet are timed out first, as cleanup would (so one whose upload is still
+    in flight keeps its slot until its grace ends), then the create is tried again."""
     granted = resolve_ttl(ttl, caller, settings)
     try:
         return _create(repo, caller, granted, settings, now)
     except ActiveTokenLimitReached:
-        expired = list(repo.expired_live(caller.user_id, now))
-        if not expired:
+        freed = [
+            time_out_expired(repo, storage, record, settings, now)[0]
+            for record in repo.expired_live(caller.user_id, now)
+        ]
+        if not any(freed):
             raise
-        retention = timedelta(days=settings.record_retention_days)
-        for record in expired:
-            time_out_token(repo, storage, record, now, retention)
         return _create(repo, caller, granted, settings, now)
 
 
