@@ -8,6 +8,7 @@ PARAMETER_OVERRIDES ("Name=value ..." for template parameters, as sam deploy tak
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import signal
@@ -46,8 +47,13 @@ def serve(stack_file: Path) -> int:
         stopping.wait()
     finally:
         print("stopping local stack", file=sys.stderr, flush=True)
+        faulthandler.dump_traceback_later(10)  # a stop that hangs says where, in the log
         stack.stop()
-    return 0
+        faulthandler.cancel_dump_traceback_later()
+        print("stopped", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    # Everything we started has stopped; don't let a library's leftover thread hold the exit.
+    os._exit(0)
 
 
 def main() -> int:

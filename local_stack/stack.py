@@ -108,8 +108,12 @@ class LocalStack:
         return self.info
 
     def stop(self) -> None:
+        """Workers first, and waited for, so an invocation in flight finishes against a live emulator
+        (rather than retrying against a closed port); then the HTTP API, then the emulator."""
         for worker in self.workers:
             worker.stop()
+        for worker in self.workers:
+            worker.join(timeout=10)
         if self.gateway is not None:
             self.gateway.stop()
         if self.emulator is not None:
