@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +207,7 @@ def environment() -> dict[str, str]:
     return {
         **keep,
         **merged,
-        "PYTHONPATH": os.pathsep.join([str(LAYER), str(RUNTIME)]),  # /opt/python, then the runtime's boto3
+        "PYTHONPATH": python_path(LAYER),
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
@@ -231,6 +232,12 @@ def _run(function: str, env: dict[str, str]) -> float:
     return elapsed
 
 
+def python_path(layer: Path) -> str:
+    """What Lambda's sys.path holds: the layer (/opt/python), then the runtime's boto3."""
+    return os.pathsep.join([str(layer), str(RUNTIME)])
+
+
+@cache
 def runtime_python() -> str:
     """The Lambda runtime's Python (3.13); `make bench` puts pyenv's on PATH, as for `sam build`."""
     found = shutil.which("python3.13")
@@ -282,7 +289,7 @@ def measure(runs: int = 7) -> list[dict[str, Any]]:
     function with a layer that ships no bytecode (what SAM's python3.13 build method makes)."""
     prepare()
     env = environment()
-    source_only = {**env, "PYTHONPATH": env["PYTHONPATH"].replace(str(LAYER), str(SOURCE_ONLY_LAYER))}
+    source_only = {**env, "PYTHONPATH": python_path(SOURCE_ONLY_LAYER)}
     variants = {"floor": ("floor", env)}
     for name in EVENT_FILES:
         variants[name] = (name, env)

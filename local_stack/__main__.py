@@ -15,11 +15,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import NoReturn
 
 from local_stack.stack import STACK_FILE, LocalStack, invoke_once, parse_overrides, write_stack_file
 
 
-def serve(stack_file: Path) -> int:
+def serve(stack_file: Path) -> NoReturn:
     stack = LocalStack(
         host=os.environ.get("HOST", "127.0.0.1"),
         api_port=int(os.environ.get("API_PORT", "3000")),

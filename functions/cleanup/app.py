@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from upload_service import uploads
+from upload_service import expiry
 from upload_service.config import get_settings
 from upload_service.observability import logger, metrics
 from upload_service.repository import default_repository
@@ -19,7 +19,7 @@ settings = get_settings()
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = uploads.clean_up(default_repository(), default_storage(), settings, datetime.now(UTC))
+    report = expiry.clean_up(default_repository(), default_storage(), settings, datetime.now(UTC))
     metrics.add_metric(name="TokensTimedOut", unit=MetricUnit.Count, value=report.tokens_timed_out)
     logger.info("cleanup done", extra=asdict(report))
     return asdict(report)

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import Published, Stack
 from tests.integration.conftest import load_event
-from upload_service import aws, uploads
+from upload_service import aws, expiry
 from upload_service.config import get_settings
 from upload_service.ids import generate_token
 from upload_service.models import TokenRecord, TokenStatus, UploadRecord, UploadStatus
@@ -236,7 +236,7 @@ def test_cleanup_waits_the_grace_only_for_tokens_with_uploads_in_flight(lambda_e
     long_expired = seed_upload("grace-owner", ttl=60, created=now - timedelta(hours=2))
 
     # when
-    uploads.clean_up(repo, storage, settings, now)
+    expiry.clean_up(repo, storage, settings, now)
 
     # then: the idle one ends at once; the one in flight waits, its object kept for the processor
     assert repo.get_token(idle.token).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
@@ -265,7 +265,7 @@ def test_a_stale_read_cannot_time_out_a_token_whose_upload_just_started(lambda_e
     repo.start_upload(upload, allowance=3, now=created + timedelta(seconds=59))
 
     # when
-    ended, expired = uploads.time_out_expired(repo, storage, stale, settings, datetime.now(UTC))
+    ended, expired = expiry.time_out_expired(repo, storage, stale, settings, datetime.now(UTC))
 
     # then: the condition saw the upload in flight: nothing ended, nothing expired
     assert (ended, expired) == (False, 0)

@@ -326,13 +326,14 @@ class Repository:
         return items
 
     def expired_live(
-        self, user_id: str | None, now: datetime, limit: int | None = None, page_size: int | None = None
+        self, user_id: str | None, now: datetime, page_size: int = 1000
     ) -> Iterator[TokenRecord]:
-        """Live tokens past their expiry (cleanup has not reached them yet), soonest expired first."""
+        """Live tokens past their expiry (cleanup has not reached them yet), soonest expired first,
+        read lazily `page_size` at a time."""
         params = self._index_query(user_id, SortBy.TTL)
         params["KeyConditionExpression"] += " AND expirySort < :bound"
         params["ExpressionAttributeValues"][":bound"] = {"S": _expiry_bound(now)}
-        for item in self._query_items(params, take=limit, page_size=page_size):
+        for item in self._query_items(params, take=None, page_size=page_size):
             yield record_from_item(item)
 
     # -- uploads ------------------------------------------------------------------------------
@@ -555,11 +556,11 @@ class Repository:
         }
 
     def _query_items(
-        self, params: dict[str, Any], take: int | None, page_size: int | None = None
+        self, params: dict[str, Any], take: int | None, page_size: int = 1000
     ) -> Iterator[dict[str, Any]]:
-        """Items of a Query, page by page (lazily), reading no more than `take` (plus what a filter
-        drops) or, without `take`, `page_size` items a page."""
-        page_size = page_size or (min(take, 1000) if take else 1000)
+        """Items of a Query, page by page (lazily, `page_size` a page), reading no more than `take`
+        (plus what a filter drops)."""
+        page_size = min(take, page_size) if take else page_size
         paginator = self.client.get_paginator("query")
         produced = 0
         with aws.unavailable_when_throttled():

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from upload_service.auth import Caller
 from upload_service.config import Settings
 from upload_service.errors import ActiveTokenLimitReached, BadRequest, TokenNotFound
+from upload_service.expiry import time_out_expired
 from upload_service.ids import generate_token, is_token_id
 from upload_service.models import (
     ListTokensQuery,
@@ -20,7 +21,6 @@ from upload_service.models import (
 from upload_service.pagination import build_pagination, page_window
 from upload_service.repository import Repository, TokenIdTaken
 from upload_service.storage import Storage
-from upload_service.uploads import time_out_expired
 
 LIST_PATH = "/upload-tokens"
 
@@ -50,11 +50,11 @@ def mint(
     try:
         return _create(repo, caller, granted, settings, now)
     except ActiveTokenLimitReached:
-        freed = [
-            time_out_expired(repo, storage, record, settings, now)[0]
-            for record in repo.expired_live(caller.user_id, now)
-        ]
-        if not any(freed):
+        freed = False
+        for record in repo.expired_live(caller.user_id, now):
+            ended, _ = time_out_expired(repo, storage, record, settings, now)
+            freed = freed or ended
+        if not freed:
             raise
         return _create(repo, caller, granted, settings, now)
 
