@@ -31,7 +31,7 @@ app = create_app(
 
 @app.post("/upload")
 def start_upload() -> Response[str]:
-    request = parse_body(app, StartUploadRequest)
+    request = parse_body(app, StartUploadRequest, context=settings)
     target = uploads.start_upload(
         default_repository(), default_storage(), _token(app), request, settings, datetime.now(UTC)
     )

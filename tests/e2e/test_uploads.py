@@ -312,6 +312,15 @@ def test_start_upload_refuses_bad_declarations(
     assert_problem(response, 400, name)
 
 
+def test_start_upload_names_every_problem_of_a_body_at_once(
+    stack: Stack, user: User, token_of: Callable[..., str]
+) -> None:
+    body = {"fileName": "../x.mp4", "contentType": "text/html", "acl": "public-read"}
+    response = requests.post(f"{stack.api}/upload", params={"token": token_of(user)}, json=body, timeout=10)
+    problems = assert_problem(response, 400, "fileName")["problems"]
+    assert {problem["name"] for problem in problems} == {"fileName", "fileSize", "contentType", "acl"}
+
+
 def test_start_upload_needs_a_body_and_a_token(
     stack: Stack, user: User, token_of: Callable[..., str]
 ) -> None:

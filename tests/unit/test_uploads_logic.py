@@ -3,14 +3,16 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from local_stack.workers import rate_seconds
+from upload_service.api import validate
 from upload_service.config import Settings
 from upload_service.errors import BadRequest
 from upload_service.models import StartUploadRequest, TokenRecord, TokenStatus, UploadRecord
-from upload_service.uploads import arrivals, check_declaration, check_file_name, rejection_reason
+from upload_service.uploads import arrivals, rejection_reason
 
 SETTINGS = Settings.model_validate(
     {"TABLE_NAME": "t", "MAX_UPLOAD_BYTES": "1000", "ALLOWED_CONTENT_TYPES": "video/mp4, Image/PNG"}
@@ -18,15 +20,27 @@ SETTINGS = Settings.model_validate(
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
+def declare(**fields: Any) -> StartUploadRequest:
+    """A `POST /upload` body validated as the function validates it, against SETTINGS."""
+    body = {"fileName": "clip.mp4", "fileSize": 10, "contentType": "video/mp4"} | fields
+    return validate(StartUploadRequest, {k: v for k, v in body.items() if v is not None}, SETTINGS)
+
+
+def problem_names(**fields: Any) -> list[str]:
+    with pytest.raises(BadRequest) as raised:
+        declare(**fields)
+    return [str(problem.name) for problem in raised.value.problems]
+
+
 @pytest.mark.parametrize(
     "name", ["clip.mp4", "My Holiday (1).mp4", "été 2026.mov", "a+b,c@d_e-f.png", "x" * 200]
 )
 def test_good_file_names(name: str) -> None:
-    assert check_file_name(name) == name
+    assert declare(fileName=name).file_name == name
 
 
 def test_file_names_are_nfc_normalised() -> None:
-    assert check_file_name("e\u0301te\u0301.mp4") == "\u00e9t\u00e9.mp4"
+    assert declare(fileName="e\u0301te\u0301.mp4").file_name == "\u00e9t\u00e9.mp4"
 
 
 @pytest.mark.parametrize(
@@ -54,21 +68,44 @@ def test_file_names_are_nfc_normalised() -> None:
     ],
 )
 def test_bad_file_names(name: str) -> None:
-    with pytest.raises(BadRequest) as raised:
-        check_file_name(name)
-    assert raised.value.name == "fileName"
+    assert problem_names(fileName=name) == ["fileName"]
 
 
 def test_all_declaration_problems_are_reported_together() -> None:
-    request = StartUploadRequest(file_name="../x", file_size=0, content_type="text/html")
+    assert problem_names(fileName="../x", fileSize=0, contentType="text/html") == [
+        "fileName",
+        "fileSize",
+        "contentType",
+    ]
+
+
+def test_missing_fields_and_broken_rules_are_reported_together() -> None:
+    assert sorted(problem_names(fileName="../x", fileSize=None, contentType=None, acl="public")) == [
+        "acl",
+        "contentType",
+        "fileName",
+        "fileSize",
+    ]
+
+
+def test_problem_titles_say_what_is_allowed() -> None:
     with pytest.raises(BadRequest) as raised:
-        check_declaration(request, SETTINGS)
-    assert [problem.name for problem in raised.value.problems] == ["fileName", "fileSize", "contentType"]
+        declare(fileName="x" * 201, fileSize=1001, contentType="text/html")
+    assert [problem.title for problem in raised.value.problems] == [
+        "A file name must have 1 to 200 characters.",
+        "The file size must be from 1 to 1000 bytes.",
+        "The content type must be one of: image/png, video/mp4.",
+    ]
 
 
 def test_content_types_compare_case_insensitively() -> None:
-    request = StartUploadRequest(file_name="a.png", file_size=1000, content_type="image/png")
-    assert check_declaration(request, SETTINGS) == ("a.png", "image/png")
+    request = declare(fileName="a.png", fileSize=1000, contentType=" Image/PNG")
+    assert (request.file_name, request.content_type) == ("a.png", "image/png")
+
+
+def test_declaring_needs_the_settings_that_hold_the_limits() -> None:
+    with pytest.raises(TypeError):
+        StartUploadRequest.model_validate({"fileName": "a.png", "fileSize": 1, "contentType": "image/png"})
 
 
 def notification(key: str, event: str = "ObjectCreated:Post") -> str:

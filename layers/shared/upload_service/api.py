@@ -113,8 +113,10 @@ def current_caller(app: APIGatewayHttpResolver) -> Caller:
     return caller_from_event(app.current_event.raw_event, get_settings().admin_group)
 
 
-def parse_body(app: APIGatewayHttpResolver, model: type[Model], *, required: bool = True) -> Model:
-    """The JSON object body as `model`; an empty body means `{}` unless `required`."""
+def parse_body(
+    app: APIGatewayHttpResolver, model: type[Model], *, required: bool = True, context: Any = None
+) -> Model:
+    """The JSON object body as `model`, validated with `context`; empty means `{}` unless `required`."""
     try:
         raw = app.current_event.decoded_body or ""
     except (UnicodeDecodeError, ValueError):  # not UTF-8 (API Gateway then base64-encodes it)
@@ -129,17 +131,17 @@ def parse_body(app: APIGatewayHttpResolver, model: type[Model], *, required: boo
         raise BadRequest.single("body", "The body is not valid JSON.") from None
     if not isinstance(payload, dict):
         raise BadRequest.single("body", "The body must be a JSON object.")
-    return validate(model, payload)
+    return validate(model, payload, context)
 
 
 def parse_query(app: APIGatewayHttpResolver, model: type[Model]) -> Model:
     return validate(model, dict(app.current_event.query_string_parameters or {}))
 
 
-def validate(model: type[Model], payload: dict[str, Any]) -> Model:
+def validate(model: type[Model], payload: dict[str, Any], context: Any = None) -> Model:
     """`model` from `payload`, or a 400 naming every offending attribute."""
     try:
-        return model.model_validate(payload)
+        return model.model_validate(payload, context=context)
     except ValidationError as exc:
         raise BadRequest([_field_problem(error) for error in exc.errors()]) from None
 

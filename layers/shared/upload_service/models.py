@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StrictInt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
+
+from upload_service.config import Settings
+
+MAX_FILE_NAME = 200
+#: Letters, digits, marks, space and `._-()+,@` : no separators, no control or format characters.
+_FILE_NAME = re.compile(r"[\w .\-()+,@]+")
 
 
 def isoformat(moment: datetime) -> str:
@@ -179,14 +195,61 @@ class TokenDetail(UploadToken):
     uploads: list[UploadInfo]
 
 
+def safe_file_name(name: str) -> str:
+    """The name, NFC-normalised, if it is a safe base name (no path, no control characters)."""
+    normalised = unicodedata.normalize("NFC", name)
+    if not normalised or len(normalised) > MAX_FILE_NAME:
+        raise ValueError(f"a file name must have 1 to {MAX_FILE_NAME} characters")
+    if normalised.startswith(".") or not _FILE_NAME.fullmatch(normalised) or normalised.strip() != normalised:
+        raise ValueError(
+            "a file name may hold only letters, digits, spaces and . _ - ( ) + , @ "
+            "and must not start with a dot"
+        )
+    return normalised
+
+
+def _settings(info: ValidationInfo) -> Settings:
+    if not isinstance(info.context, Settings):
+        raise TypeError("validate StartUploadRequest with context=Settings: its limits are settings")
+    return info.context
+
+
 class StartUploadRequest(WireModel):
-    """`POST /upload?token=...` body: what the client is about to send."""
+    """`POST /upload?token=...` body: what the client is about to send.
+
+    Validate it with `context=settings`: the size and type limits are deployment settings. Every
+    problem with a body comes back in one ValidationError, missing fields and broken rules alike.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    file_name: str = Field(description="Base name only: no path, no control characters.")
+    file_name: str = Field(
+        description="Base name only: letters, digits, spaces and `._-()+,@`, not starting with a dot."
+    )
     file_size: StrictInt = Field(description="Bytes; the upload may not be larger.")
-    content_type: str
+    content_type: str = Field(description="One of the deployment's allowed types (case-insensitive).")
+
+    @field_validator("file_name")
+    @classmethod
+    def _safe_file_name(cls, name: str) -> str:
+        return safe_file_name(name)
+
+    @field_validator("file_size")
+    @classmethod
+    def _within_size_limit(cls, size: int, info: ValidationInfo) -> int:
+        limit = _settings(info).max_upload_bytes
+        if not 0 < size <= limit:
+            raise ValueError(f"the file size must be from 1 to {limit} bytes")
+        return size
+
+    @field_validator("content_type")
+    @classmethod
+    def _allowed_content_type(cls, content_type: str, info: ValidationInfo) -> str:
+        allowed = _settings(info).allowed_content_types
+        normalised = content_type.strip().lower()
+        if normalised not in allowed:
+            raise ValueError(f"the content type must be one of: {', '.join(sorted(allowed))}")
+        return normalised
 
 
 class UploadTarget(WireModel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from upload_service.config import Settings
-from upload_service.errors import BadRequest, FieldProblem, TokenNotFound
+from upload_service.errors import BadRequest, TokenNotFound
 from upload_service.ids import is_token_id, mask
 from upload_service.models import (
     StartUploadRequest,
@@ -28,47 +27,9 @@ from upload_service.publisher import ACCEPTED, REJECTED, publish, upload_detail
 from upload_service.repository import Repository, TokenChanged
 from upload_service.storage import Storage
 
-MAX_FILE_NAME = 200
-#: Letters, digits, marks, space and `._-()+,@` : no separators, no control or format characters.
-_FILE_NAME = re.compile(r"[\w .\-()+,@]+")
 _KEY = re.compile(r"uploads/(?P<token>[^/]+)/(?P<upload_id>[0-9a-f]{32})/(?P<file_name>[^/]+)")
 #: Shortest life worth handing out: a target that dies sooner could not carry a file anyway.
 MIN_TARGET_SECONDS = 5
-
-
-def check_file_name(name: str) -> str:
-    """The name, NFC-normalised, if it is a safe base name; else a 400 naming `fileName`."""
-    normalised = unicodedata.normalize("NFC", name)
-    if not normalised or len(normalised) > MAX_FILE_NAME:
-        raise BadRequest.single("fileName", f"fileName must have 1 to {MAX_FILE_NAME} characters.")
-    if normalised.startswith(".") or not _FILE_NAME.fullmatch(normalised) or normalised.strip() != normalised:
-        raise BadRequest.single(
-            "fileName",
-            "fileName must be a plain file name: letters, digits, spaces and . _ - ( ) + , @ only, "
-            "not starting with a dot.",
-        )
-    return normalised
-
-
-def check_declaration(request: StartUploadRequest, settings: Settings) -> tuple[str, str]:
-    """Every problem with the declared file at once: (file name, content type)."""
-    problems: list[FieldProblem] = []
-    name = content_type = ""
-    try:
-        name = check_file_name(request.file_name)
-    except BadRequest as bad:
-        problems += bad.problems
-    if not 0 < request.file_size <= settings.max_upload_bytes:
-        problems.append(
-            FieldProblem("fileSize", f"fileSize must be from 1 to {settings.max_upload_bytes} bytes.")
-        )
-    content_type = request.content_type.strip().lower()
-    if content_type not in settings.allowed_content_types:
-        allowed = ", ".join(sorted(settings.allowed_content_types))
-        problems.append(FieldProblem("contentType", f"contentType must be one of: {allowed}."))
-    if problems:
-        raise BadRequest(problems)
-    return name, content_type
 
 
 def start_upload(
@@ -79,10 +40,12 @@ def start_upload(
     settings: Settings,
     now: datetime,
 ) -> UploadTarget:
-    """A presigned POST for one file, recorded as a PENDING upload of a live token."""
+    """A presigned POST for one file, recorded as a PENDING upload of a live token.
+
+    `request` was validated against `settings`: its name and type are normalised and allowed.
+    """
     if not token:
         raise BadRequest.single("token", "The token query parameter is required.")
-    file_name, content_type = check_declaration(request, settings)
     record = repo.get_token(token) if is_token_id(token) else None
     if record is None or not record.is_live(now):
         raise TokenNotFound()
@@ -95,15 +58,15 @@ def start_upload(
         token=token,
         upload_id=uuid.uuid4().hex,
         user_id=record.user_id,
-        file_name=file_name,
+        file_name=request.file_name,
         file_size=request.file_size,
-        content_type=content_type,
+        content_type=request.content_type,
         created_at=now,
         target_expires_at=expires,
     )
     repo.start_upload(upload, settings.uploads_per_token, now)
     url, fields = storage.presigned_post(
-        upload.key, content_type, request.file_size, int((expires - now).total_seconds())
+        upload.key, request.content_type, request.file_size, int((expires - now).total_seconds())
     )
     logger.info("upload started", extra={"token": mask(token), "uploadId": upload.upload_id})
     return UploadTarget(
