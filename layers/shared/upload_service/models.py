@@ -209,6 +209,7 @@ def safe_file_name(name: str) -> str:
 
 
 def _settings(info: ValidationInfo) -> Settings:
+    """The settings a validation runs against (its context)."""
     if not isinstance(info.context, Settings):
         raise TypeError("validate StartUploadRequest with context=Settings: its limits are settings")
     return info.context
@@ -224,9 +225,13 @@ class StartUploadRequest(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     file_name: str = Field(
-        description="Base name only: letters, digits, spaces and `._-()+,@`, not starting with a dot."
+        description="Base name only: letters, digits, spaces and `._-()+,@`, not starting with a dot.",
+        json_schema_extra={"minLength": 1, "maxLength": MAX_FILE_NAME},  # checked by _safe_file_name
     )
-    file_size: StrictInt = Field(description="Bytes; the upload may not be larger.")
+    file_size: StrictInt = Field(
+        description="Bytes; the upload may not be larger. At most the deployment's MaxUploadBytes.",
+        json_schema_extra={"minimum": 1},  # checked by _within_size_limit
+    )
     content_type: str = Field(description="One of the deployment's allowed types (case-insensitive).")
 
     @field_validator("file_name")
