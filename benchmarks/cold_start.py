@@ -331,10 +331,11 @@ def measure(runs: int = 7) -> list[dict[str, Any]]:
     prepare()
     env = environment()
     source_only = {**env, "PYTHONPATH": python_path(SOURCE_ONLY_LAYER)}
-    variants = {"floor": ("floor", env)}  # the floor loads nothing from the layer
-    for name in [*REFERENCES, *EVENT_FILES][1:]:
-        variants[name] = (name, env)
-        variants[f"{name} (no bytecode)"] = (name, source_only)
+    measured = [*REFERENCES, *EVENT_FILES]
+    variants = {name: (name, env) for name in measured}
+    for name in measured:
+        if name != "floor":  # the floor loads nothing from the layer
+            variants[f"{name} (no bytecode)"] = (name, source_only)
     for function, variant_env in variants.values():  # warm the OS file cache; no bytecode is written
         _run(function, variant_env)
     times: dict[str, list[float]] = {name: [] for name in variants}
@@ -344,7 +345,7 @@ def measure(runs: int = 7) -> list[dict[str, Any]]:
     floor = statistics.median(times["floor"])
     libraries = statistics.median(times["floor + libraries"])
     rows = []
-    for name in [*REFERENCES, *EVENT_FILES]:
+    for name in measured:
         built = statistics.median(times[name])
         without = statistics.median(times.get(f"{name} (no bytecode)", times[name]))
         rows.append(

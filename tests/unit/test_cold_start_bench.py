@@ -15,13 +15,15 @@ import pytest
 from benchmarks import cold_start
 
 
+@pytest.fixture(scope="module")
+def bench_env() -> dict[str, str]:
+    """The bench's environment (read from template.yaml once), with the layer's source on the path."""
+    return {**cold_start.environment(), "PYTHONPATH": str(cold_start.ROOT / "layers" / "shared")}
+
+
 @pytest.mark.parametrize("process", [*cold_start.REFERENCES, *cold_start.EVENT_FILES])
-def test_bench_process_runs_its_example_against_its_stubs(process: str) -> None:
-    env = {
-        **cold_start.environment(),
-        "PYTHONPATH": str(cold_start.ROOT / "layers" / "shared"),
-        "BENCH_EVENT_FILE": cold_start.EVENT_FILES.get(process, ""),
-    }
+def test_bench_process_runs_its_example_against_its_stubs(process: str, bench_env: dict[str, str]) -> None:
+    env = {**bench_env, "BENCH_EVENT_FILE": cold_start.EVENT_FILES.get(process, "")}
     done = subprocess.run(
         [sys.executable, "-s", cold_start.__file__, "--child", process],
         env=env,

@@ -1,4 +1,5 @@
-"""The api.video wire shape (camelCase, ISO-8601 with milliseconds) lives here only."""
+"""The api.video wire shape (camelCase, ISO-8601 with milliseconds) lives here only, with the
+rules a request body is validated against."""
 
 from __future__ import annotations
 

@@ -221,9 +221,6 @@ class Repository:
         Raises ActiveTokenLimitReached when the owner already holds `max_live` counted tokens,
         TokenIdTaken on an id clash.
         """
-        self._put_counted(record, max_live)
-
-    def _put_counted(self, record: TokenRecord, max_live: int) -> None:
         items: list[Any] = [
             {
                 "Update": {
