@@ -1,17 +1,18 @@
 # The two commands a newcomer needs: `make dev` (run locally) and `make test` (everything CI runs).
 SHELL := /bin/bash
-PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# sam build needs the Lambda runtime's Python (3.13) on PATH; pyenv machines have it here.
+# The tests, the local stack and sam build run on the Lambda runtime's Python (3.13, template.yaml),
+# not whichever python3 is first on PATH; pyenv machines have it under ~/.pyenv/versions.
 PY313_DIR := $(firstword $(dir $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13)) $(dir $(shell command -v python3.13 2>/dev/null)))
+PYTHON ?= $(if $(PY313_DIR),$(PY313_DIR)python3.13,$(error Python 3.13 (the Lambda runtime, template.yaml) is missing: install it, e.g. `pyenv install 3.13`, or pass PYTHON=/path/to/python3.13))
 SAM_ENV := PATH="$(CURDIR)/$(BIN):$(PY313_DIR):$$PATH" SAM_CLI_TELEMETRY=0
 PYTEST_WORKERS ?= 2
 
 .PHONY: dev test lint unit integration e2e build deploy bench clean cleanup
 
 $(VENV)/.local-installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[local]'
 	touch $@

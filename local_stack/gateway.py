@@ -185,7 +185,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         pass  # the functions log; the access log would only repeat it
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        declared = (self.headers.get("Content-Length") or "0").strip()
+        if not (declared.isascii() and declared.isdigit()):  # `-1` would read to EOF, `abc` crash
+            # and where the next request on this connection would start is unknown: close it.
+            self._send_message(400, "Bad Request", {"connection": "close"})
+            return
+        length = int(declared)
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
         origin = self.headers.get("Origin")

@@ -185,6 +185,10 @@ def _s3_bucket(p: Provisioner, name: str, props: dict[str, Any]) -> Provisioned:
         client.put_public_access_block(
             Bucket=bucket, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
         )
+    if "VersioningConfiguration" in props:
+        client.put_bucket_versioning(
+            Bucket=bucket, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]}
+        )
     if "BucketEncryption" in props:
         rules = [
             {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
@@ -237,6 +241,11 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
     }
     if "ExpirationInDays" in rule:
         converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "ExpiredObjectDeleteMarker" in rule:
+        converted["Expiration"] = {"ExpiredObjectDeleteMarker": bool(rule["ExpiredObjectDeleteMarker"])}
+    if "NoncurrentVersionExpiration" in rule:
+        days = int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
+        converted["NoncurrentVersionExpiration"] = {"NoncurrentDays": days}
     if "AbortIncompleteMultipartUpload" in rule:
         days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
         converted["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}

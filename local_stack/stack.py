@@ -19,6 +19,8 @@ from local_stack.provision import Provisioned, Provisioner
 from local_stack.template import ROOT, Resolver, load_template
 from local_stack.workers import QueuePoller, Schedule, rate_seconds
 
+#: Batches of one queue in flight at once, as Lambda's SQS pollers invoke several copies of a function.
+SQS_POLLERS = 4
 DEMO_USERS = [
     {"username": "alice", "password": "Alice-local-pass-1", "admin": False},
     {"username": "admin", "password": "Admin-local-pass-1", "admin": True},
@@ -132,9 +134,11 @@ class LocalStack:
                 props = event.get("Properties", {})
                 if event["Type"] == "SQS":
                     arn = props["Queue"]
-                    workers.append(
-                        QueuePoller(function, queues[arn], arn, int(props.get("BatchSize", 10)), self.region)
-                    )
+                    batch = int(props.get("BatchSize", 10))
+                    workers += [
+                        QueuePoller(function, queues[arn], arn, batch, self.region, number)
+                        for number in range(SQS_POLLERS)
+                    ]
                 elif event["Type"] == "Schedule":
                     workers.append(Schedule(function, rate_seconds(props["Schedule"]), self.region))
         return workers

@@ -66,13 +66,21 @@ class QueuePoller(threading.Thread):
     """Long-polls a queue and invokes the function with batches; deletes what did not fail.
 
     Failed messages (batchItemFailures, or all of them when the function raised) stay, to come
-    back after the visibility timeout and reach the DLQ after maxReceiveCount, as on AWS.
+    back after the visibility timeout and reach the DLQ after maxReceiveCount, as on AWS. Several
+    pollers of one queue run at once (`number` tells them apart), so batches are processed
+    concurrently by separate copies of the function, as Lambda's pollers do.
     """
 
     def __init__(
-        self, function: LambdaFunction, queue_url: str, queue_arn: str, batch_size: int, region: str
+        self,
+        function: LambdaFunction,
+        queue_url: str,
+        queue_arn: str,
+        batch_size: int,
+        region: str,
+        number: int = 0,
     ) -> None:
-        super().__init__(name=f"sqs-{function.spec.name}", daemon=True)
+        super().__init__(name=f"sqs-{function.spec.name}-{number}", daemon=True)
         self.function = function
         self.queue_url = queue_url
         self.queue_arn = queue_arn

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ PASSWORD = "Test-password-123"
 class Stack:
     info: dict[str, Any]
     log: Path
+    pid: int = 0
 
     @property
     def api(self) -> str:
@@ -59,7 +61,14 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """`python -m local_stack` exactly as `make dev` runs it, on free ports."""
-    workdir = tmp_path_factory.mktemp("stack")
+    with running_stack(tmp_path_factory.mktemp("stack"), TEST_PARAMETERS) as started:
+        yield started
+
+
+@contextmanager
+def running_stack(workdir: Path, parameters: str) -> Iterator[Stack]:
+    """A local stack with these parameter overrides; stopped with Ctrl-C's signal, its log checked
+    for secrets."""
     stack_file = workdir / "stack.json"
     log = (workdir / "stack.log").open("w")
     env = {
@@ -67,7 +76,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "API_PORT": "0",
         "AWS_PORT": "0",
         "STACK_FILE": str(stack_file),
-        "PARAMETER_OVERRIDES": TEST_PARAMETERS,
+        "PARAMETER_OVERRIDES": parameters,
         "PYTHONUNBUFFERED": "1",
     }
     process = subprocess.Popen(
@@ -80,7 +89,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             raise RuntimeError("local stack did not start:\n" + (workdir / "stack.log").read_text())
         time.sleep(0.1)
     try:
-        yield Stack(json.loads(stack_file.read_text()), workdir / "stack.log")
+        yield Stack(json.loads(stack_file.read_text()), workdir / "stack.log", process.pid)
     finally:
         process.send_signal(signal.SIGINT)  # what Ctrl-C sends: everything must stop, cleanly
         try:
@@ -128,25 +137,26 @@ def sign_in(stack: Stack, username: str, password: str, client_id: str | None = 
     return dict(result["AuthenticationResult"])
 
 
+def new_user(stack: Stack, admin: bool = False) -> User:
+    """A fresh Cognito user (so per-user limits and listings start empty), signed in."""
+    cognito = stack.client("cognito-idp")
+    pool = stack.info["userPoolId"]
+    username = f"{'admin' if admin else 'user'}-{uuid.uuid4().hex[:12]}"
+    created = cognito.admin_create_user(
+        UserPoolId=pool, Username=username, TemporaryPassword=PASSWORD, MessageAction="SUPPRESS"
+    )
+    cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password=PASSWORD, Permanent=True)
+    if admin:
+        cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName="admins")
+    sub = next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
+    tokens = sign_in(stack, username, PASSWORD)
+    return User(username, sub, tokens["IdToken"], tokens["AccessToken"])
+
+
 @pytest.fixture(scope="session")
 def make_user(stack: Stack) -> Callable[..., User]:
-    """A fresh Cognito user (so per-user limits and listings start empty), signed in."""
-
-    def make(admin: bool = False) -> User:
-        cognito = stack.client("cognito-idp")
-        pool = stack.info["userPoolId"]
-        username = f"{'admin' if admin else 'user'}-{uuid.uuid4().hex[:12]}"
-        created = cognito.admin_create_user(
-            UserPoolId=pool, Username=username, TemporaryPassword=PASSWORD, MessageAction="SUPPRESS"
-        )
-        cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password=PASSWORD, Permanent=True)
-        if admin:
-            cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName="admins")
-        sub = next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
-        tokens = sign_in(stack, username, PASSWORD)
-        return User(username, sub, tokens["IdToken"], tokens["AccessToken"])
-
-    return make
+    """A fresh Cognito user, signed in (see `new_user`)."""
+    return lambda admin=False: new_user(stack, admin)
 
 
 @pytest.fixture
@@ -204,7 +214,9 @@ def lambda_env(stack: Stack) -> Iterator[dict[str, str]]:
     # A bucket of our own, without notifications: the stack's queue consumer must not race the
     # deliveries these tests make themselves.
     bucket = f"integration-{uuid.uuid4().hex[:12]}"
-    stack.client("s3").create_bucket(Bucket=bucket)
+    s3 = stack.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})  # as template.yaml
     os.environ.update(
         stack.info["functionEnvironment"],
         BUCKET_NAME=bucket,

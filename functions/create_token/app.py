@@ -15,7 +15,6 @@ from upload_service.ids import mask
 from upload_service.models import CreateTokenRequest
 from upload_service.observability import logger, metrics
 from upload_service.repository import default_repository
-from upload_service.storage import default_storage
 
 settings = get_settings()
 app = create_app()
@@ -25,9 +24,7 @@ app = create_app()
 def create_token() -> Response[str]:
     request = parse_body(app, CreateTokenRequest, required=False)
     caller = current_caller(app)
-    token = tokens.mint(
-        default_repository(), default_storage(), caller, request.ttl, settings, datetime.now(UTC)
-    )
+    token = tokens.mint(default_repository(), caller, request.ttl, settings, datetime.now(UTC))
     logger.info("token created", extra={"token": mask(token.token), "ttl": token.ttl})
     metrics.add_metric(name="TokensCreated", unit=MetricUnit.Count, value=1)
     return json_response(token)

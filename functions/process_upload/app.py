@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from upload_service import aws, uploads
 from upload_service.config import get_settings
+from upload_service.notifications import Arrival, Unreadable, read_message
 from upload_service.observability import logger, metrics
 from upload_service.repository import default_repository
 from upload_service.storage import default_storage
@@ -23,8 +24,11 @@ from upload_service.storage import default_storage
 settings = get_settings()
 # A batch whose every record failed is reported as such (all retried), not raised as a function error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-# Repeated deliveries of one S3 event (same bucket, key and sequencer) are processed once.
-idempotency = IdempotencyConfig(event_key_jmespath="[bucket, key, sequencer]", expires_after_seconds=86400)
+# Repeated deliveries of one S3 event are processed once: one object version is (bucket, key, version,
+# sequencer, ETag); the emulator sends no version nor sequencer, so the ETag tells its objects apart.
+idempotency = IdempotencyConfig(
+    event_key_jmespath="[bucket, key, version_id, sequencer, etag]", expires_after_seconds=86400
+)
 persistence = DynamoDBPersistenceLayer(
     table_name=settings.table_name,
     key_attr="PK",
@@ -42,7 +46,7 @@ def decide(arrival: dict[str, Any]) -> dict[str, Any]:
     decision = uploads.process_arrival(
         default_repository(),
         default_storage(),
-        uploads.Arrival(**{**arrival, "time": datetime.fromisoformat(arrival["time"])}),
+        Arrival(**{**arrival, "time": datetime.fromisoformat(arrival["time"])}),
         settings,
         datetime.now(UTC),
     )
@@ -51,14 +55,16 @@ def decide(arrival: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_handler(record: SQSRecord) -> None:
-    try:
-        found = uploads.arrivals(record.body)
-    except ValueError as exc:  # retrying cannot fix it: drop it, loudly
-        logger.error("malformed message dropped", extra={"messageId": record.message_id, "error": str(exc)})
-        metrics.add_metric(name="MalformedMessages", unit=MetricUnit.Count, value=1)
-        return
-    for arrival in found:
-        decide(arrival={**asdict(arrival), "time": arrival.time.isoformat()})
+    """Every arrival of the message decided; what cannot be read is logged, counted and let go
+    (retrying cannot fix it), while anything that fails on the way raises, so the message is retried."""
+    for found in read_message(record.body):
+        if isinstance(found, Unreadable):
+            logger.error(
+                "malformed record dropped", extra={"messageId": record.message_id, "reason": found.reason}
+            )
+            metrics.add_metric(name="MalformedMessages", unit=MetricUnit.Count, value=1)
+        else:
+            decide(arrival={**asdict(found), "time": found.time.isoformat()})
 
 
 @logger.inject_lambda_context

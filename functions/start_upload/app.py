@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from upload_service import uploads
 from upload_service.api import create_app, json_response, parse_body
 from upload_service.config import get_settings
-from upload_service.models import StartUploadRequest
+from upload_service.models import StartUploadRequest, TokenRecord
 from upload_service.observability import logger, metrics
 from upload_service.repository import default_repository
 from upload_service.storage import default_storage
@@ -19,12 +19,19 @@ from upload_service.storage import default_storage
 settings = get_settings()
 
 
-def _token(resolver: APIGatewayHttpResolver) -> str | None:
-    return resolver.current_event.get_query_string_value("token")
+def _named_token(resolver: APIGatewayHttpResolver) -> TokenRecord | None:
+    """The token the request names, read once per request (the rate limiter asks first)."""
+    if "token" not in resolver.context:
+        named = resolver.current_event.get_query_string_value("token")
+        resolver.context["token"] = uploads.find_token(default_repository(), named)
+    record: TokenRecord | None = resolver.context["token"]
+    return record
 
 
+# Counted per token that exists (by its reference): a string that names no token costs one read
+# and writes nothing.
 app = create_app(
-    rate_limit_key=lambda resolver: f"token#{(_token(resolver) or '')[:64]}",
+    rate_limit_key=lambda resolver: f"token#{record.ref}" if (record := _named_token(resolver)) else None,
     rate_limit_per_minute=lambda s: s.upload_rate_limit_per_minute,
 )
 
@@ -32,8 +39,9 @@ app = create_app(
 @app.post("/upload")
 def start_upload() -> Response[str]:
     request = parse_body(app, StartUploadRequest, context=settings)
+    uploads.require_token_parameter(app.current_event.get_query_string_value("token"))
     target = uploads.start_upload(
-        default_repository(), default_storage(), _token(app), request, settings, datetime.now(UTC)
+        default_repository(), default_storage(), _named_token(app), request, settings, datetime.now(UTC)
     )
     metrics.add_metric(name="UploadsStarted", unit=MetricUnit.Count, value=1)
     return json_response(target)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
@@ -132,3 +134,80 @@ def test_another_users_token_looks_exactly_like_a_missing_one(
 
     assert foreign.status_code == absent.status_code == 404
     assert foreign.json() == absent.json()
+
+
+@pytest.mark.parametrize("depth", [1000, 20_000, 100_000])
+@pytest.mark.parametrize("opening", ["[", '{"a":'])
+def test_deeply_nested_bodies_are_400(
+    stack: Stack, http: requests.Session, user: User, depth: int, opening: str
+) -> None:
+    """Past the JSON parser's nesting limit json.loads raises RecursionError: still not valid JSON."""
+    body = opening * depth
+    headers = {"Content-Type": "application/json"}
+    create = http.post(f"{stack.api}/upload-tokens", data=body, headers={**user.headers(), **headers})
+    upload = http.post(f"{stack.api}/upload", params={"token": "to" + "0" * 22}, data=body, headers=headers)
+    for response in (create, upload):
+        assert assert_problem(response, 400, "body")["title"] == "The body is not valid JSON."
+
+
+def test_a_body_of_many_unknown_keys_gets_a_short_answer(
+    stack: Stack, http: requests.Session, user: User
+) -> None:
+    """Each unknown key is a problem, but the answer lists the first 20 and says how many there were."""
+    body = {f"k{index}": 1 for index in range(30_000)}
+    response = http.post(f"{stack.api}/upload-tokens", json=body, headers=user.headers())
+    problem = assert_problem(response, 400, "k0")
+    assert len(response.content) < 20_000
+    assert [item["name"] for item in problem["problems"]] == [f"k{index}" for index in range(20)]
+    assert problem["detail"] == "20 of 30000 problems shown."
+
+
+def test_a_long_unknown_name_is_echoed_shortened(stack: Stack, http: requests.Session, user: User) -> None:
+    response = http.post(f"{stack.api}/upload-tokens", json={"k" * 5000: 1}, headers=user.headers())
+    problem = assert_problem(response, 400, "k" * 64 + "…")
+    assert len(problem["problems"]) == 1 and "detail" not in problem
+
+
+@pytest.mark.parametrize("length", ["-1", "abc", "0x10"])
+def test_a_bad_content_length_is_400(stack: Stack, length: str) -> None:
+    """Not a count of bytes: answered at once (`-1` used to wait for the client to close, `abc` crashed)."""
+    url = urlsplit(stack.api)
+    with socket.create_connection((url.hostname, url.port), timeout=5) as connection:
+        connection.sendall(
+            f"POST /upload-tokens HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {length}\r\n\r\n{{}}".encode()
+        )
+        reply = connection.makefile("rb")
+        assert reply.readline().split(b" ")[:2] == [b"HTTP/1.1", b"400"]
+        headers = {}
+        while (line := reply.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            headers[name.strip().lower()] = value.strip()
+        assert json.loads(reply.read(int(headers["content-length"]))) == {"message": "Bad Request"}
+
+
+@pytest.mark.parametrize("name", ["page_size", "current_page", "sort_by", "sort_order", "user_id"])
+def test_python_names_of_query_parameters_are_unknown(
+    stack: Stack, http: requests.Session, user: User, name: str
+) -> None:
+    """Only the documented camelCase names: `page_size=5` is an unknown parameter, not `pageSize`."""
+    value = {"sort_by": "ttl", "sort_order": "desc", "user_id": user.sub}.get(name, "5")
+    response = http.get(f"{stack.api}/upload-tokens", params={name: value}, headers=user.headers())
+    assert_problem(response, 400, name)
+
+
+def test_python_names_of_upload_fields_are_unknown(
+    stack: Stack, http: requests.Session, create: Callable[..., dict[str, Any]], user: User
+) -> None:
+    token = create(user, ttl=300)["token"]
+    body = {"file_name": "clip.mp4", "file_size": 100, "content_type": "video/mp4"}
+    response = http.post(f"{stack.api}/upload", params={"token": token}, json=body)
+    problem = assert_problem(response, 400, "fileName")
+    assert {item["name"] for item in problem["problems"]} == {
+        "fileName",
+        "fileSize",
+        "contentType",
+        "file_name",
+        "file_size",
+        "content_type",
+    }

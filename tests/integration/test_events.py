@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import EVENTS, load_event, template_functions
+from upload_service.ids import token_ref
 from upload_service.models import TokenRecord, UploadRecord, UploadStatus
 from upload_service.repository import default_repository, token_key
 from upload_service.storage import default_storage
@@ -42,7 +43,7 @@ def event_token(lambda_env: dict[str, str]) -> str:
     token = event["pathParameters"]["uploadToken"]
     owner = event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
     repo = default_repository()
-    repo.client.delete_item(TableName=repo.table_name, Key=token_key(token))
+    repo.client.delete_item(TableName=repo.table_name, Key=token_key(token_ref(token)))
     repo.create_token(TokenRecord.new(token, owner, 3600, datetime.now(UTC)), max_live=1000)
     return str(token)
 
@@ -82,20 +83,23 @@ def test_start_upload_event(invoke: Invoke, event_token: str) -> None:
     assert result["statusCode"] == 200, result
     target = json.loads(result["body"])
     assert target["method"] == "POST"
-    assert target["fields"]["key"] == f"uploads/{event_token}/{target['uploadId']}/holiday clip.mp4"
+    assert target["fields"]["key"] == f"uploads/{target['uploadId']}/holiday clip.mp4"  # no token in it
 
 
 def test_process_upload_event(invoke: Invoke, event_token: str) -> None:
     # given: the pending upload and the object the event's notification speaks of
     event = load_event("process_upload")
     notification = json.loads(event["Records"][0]["body"])["Records"][0]
-    _, token, upload_id, _ = notification["s3"]["object"]["key"].split("/")
+    _, upload_id, _ = notification["s3"]["object"]["key"].split("/")
     now = datetime.now(UTC)
     repo = default_repository()
-    record = repo.get_token(token)
+    record = repo.get_token(event_token)
     assert record is not None
+    repo.client.delete_item(
+        TableName=repo.table_name, Key={"PK": {"S": f"UPLOAD#{upload_id}"}, "SK": {"S": "UPLOAD"}}
+    )
     upload = UploadRecord(
-        token,
+        record.ref,
         upload_id,
         record.user_id,
         "holiday clip.mp4",
@@ -104,7 +108,7 @@ def test_process_upload_event(invoke: Invoke, event_token: str) -> None:
         now,
         now + timedelta(minutes=15),
     )
-    repo.start_upload(upload, allowance=10, now=now)
+    repo.start_upload(upload, allowance=10, attempts=50, now=now, retention=timedelta(days=1))
     storage = default_storage()
     storage.client.put_object(
         Bucket=storage.bucket, Key=upload.key, Body=b"hello video", ContentType="video/mp4"
@@ -113,7 +117,7 @@ def test_process_upload_event(invoke: Invoke, event_token: str) -> None:
     result = invoke("ProcessUploadFunction", event)
     # then: the S3 record is accepted, the s3:TestEvent message is simply acknowledged
     assert result == {"batchItemFailures": []}
-    assert repo.get_upload(token, upload_id).status is UploadStatus.ACCEPTED  # type: ignore[union-attr]
+    assert repo.get_upload(upload_id).status is UploadStatus.ACCEPTED  # type: ignore[union-attr]
     assert storage.head(upload.media_key) is not None
     assert storage.head(upload.key) is None
 

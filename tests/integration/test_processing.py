@@ -35,7 +35,7 @@ def seed_upload(
     token = TokenRecord.new(generate_token(), owner, ttl, now)
     repo.create_token(token, max_live=10_000)
     upload = UploadRecord(
-        token.token,
+        token.ref,
         uuid.uuid4().hex,
         owner,
         "take 1+2.mp4",
@@ -44,7 +44,7 @@ def seed_upload(
         now,
         now + timedelta(seconds=min(ttl, 600)),
     )
-    repo.start_upload(upload, allowance=3, now=now)
+    repo.start_upload(upload, allowance=3, attempts=50, retention=timedelta(days=1), now=now)
     if send:
         storage = default_storage()
         storage.client.put_object(Bucket=storage.bucket, Key=upload.key, Body=CLIP, ContentType="video/mp4")
@@ -82,7 +82,7 @@ def test_repeated_and_concurrent_deliveries_have_one_effect(invoke: Invoke, publ
         assert result["batchItemFailures"] in ([], [{"itemIdentifier": message["messageId"]}])
     assert retried[-1] == {"batchItemFailures": []}
     repo = default_repository()
-    token, uploads = repo.get_token_with_uploads(upload.token)
+    token, uploads = repo.get_token_with_uploads(upload.token_ref)
     assert token is not None
     assert [u.status for u in uploads] == [UploadStatus.ACCEPTED]
     assert (token.uploads_accepted, token.uploads_open, token.uploads_reserved) == (1, 0, 1)
@@ -105,7 +105,7 @@ def test_a_second_event_for_a_decided_upload_changes_nothing(invoke: Invoke, pub
     assert result == {"batchItemFailures": []}
     assert storage.head(upload.key) is None  # the second object is deleted
     assert storage.client.get_object(Bucket=storage.bucket, Key=upload.media_key)["Body"].read() == CLIP
-    token = default_repository().get_token(upload.token)
+    token = default_repository().get_token_by_ref(upload.token_ref)
     assert token is not None and token.uploads_accepted == 1
     assert published.about(upload.upload_id) == ["Upload Accepted"]
 
@@ -129,7 +129,7 @@ def test_test_events_and_malformed_messages_do_not_fail_the_batch(
     result = invoke("ProcessUploadFunction", sqs_event(test_event, *junk, good))
 
     assert result == {"batchItemFailures": []}
-    assert default_repository().get_upload(upload.token, upload.upload_id).status is UploadStatus.ACCEPTED  # type: ignore[union-attr]
+    assert default_repository().get_upload(upload.upload_id).status is UploadStatus.ACCEPTED  # type: ignore[union-attr]
 
 
 def test_a_failure_leaves_only_that_message_for_redelivery(
@@ -155,13 +155,18 @@ def test_a_failure_leaves_only_that_message_for_redelivery(
 
     assert first == {"batchItemFailures": [{"itemIdentifier": failing["messageId"]}]}
     assert calls["n"] >= 1
-    assert default_repository().get_upload(upload.token, upload.upload_id).status is UploadStatus.PENDING  # type: ignore[union-attr]
+    # decided first, moved after: the decision stands, the object waits where it landed, no event yet
+    assert default_repository().get_upload(upload.upload_id).status is UploadStatus.ACCEPTED  # type: ignore[union-attr]
+    storage = default_storage()
+    assert storage.head(upload.key) is not None and storage.head(upload.media_key) is None
+    assert published.about(upload.upload_id) == []
 
     second = invoke("ProcessUploadFunction", sqs_event(failing, fine))  # `fine` is redelivered too
 
     assert second == {"batchItemFailures": []}
     assert published.about(upload.upload_id) == ["Upload Accepted"]
     assert published.about(other.upload_id) == ["Upload Accepted"]
+    assert storage.head(upload.key) is None and storage.head(upload.media_key) is not None
 
 
 class ItemsRead:
@@ -217,8 +222,8 @@ def test_cleanup_reads_only_expired_tokens(invoke: Invoke, stack: Stack, lambda_
     storage = default_storage()
     for upload in expired:
         assert storage.head(upload.key) is None
-        assert repo.get_upload(upload.token, upload.upload_id).status is UploadStatus.EXPIRED  # type: ignore[union-attr]
-        assert repo.get_token(upload.token).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
+        assert repo.get_upload(upload.upload_id).status is UploadStatus.EXPIRED  # type: ignore[union-attr]
+        assert repo.get_token_by_ref(upload.token_ref).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
     assert repo.count_live("cleanup-live", now) == 200
     assert repo.count_live("cleanup-expired", now) == 0
 
@@ -240,12 +245,12 @@ def test_cleanup_waits_the_grace_only_for_tokens_with_uploads_in_flight(lambda_e
 
     # then: the idle one ends at once; the one in flight waits, its object kept for the processor
     assert repo.get_token(idle.token).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
-    assert repo.get_token(in_flight.token).status is TokenStatus.PENDING  # type: ignore[union-attr]
-    assert repo.get_upload(in_flight.token, in_flight.upload_id).status is UploadStatus.PENDING  # type: ignore[union-attr]
+    assert repo.get_token_by_ref(in_flight.token_ref).status is TokenStatus.PENDING  # type: ignore[union-attr]
+    assert repo.get_upload(in_flight.upload_id).status is UploadStatus.PENDING  # type: ignore[union-attr]
     assert storage.head(in_flight.key) is not None
     # past the grace, unfinished uploads expire and their objects go
-    assert repo.get_token(long_expired.token).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
-    assert repo.get_upload(long_expired.token, long_expired.upload_id).status is UploadStatus.EXPIRED  # type: ignore[union-attr]
+    assert repo.get_token_by_ref(long_expired.token_ref).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
+    assert repo.get_upload(long_expired.upload_id).status is UploadStatus.EXPIRED  # type: ignore[union-attr]
     assert storage.head(long_expired.key) is None
     # expired tokens are not active either way
     assert repo.count_live("grace-owner", now) == 0
@@ -260,13 +265,15 @@ def test_a_stale_read_cannot_time_out_a_token_whose_upload_just_started(lambda_e
     stale = TokenRecord.new(generate_token(), "grace-race", 60, created)
     repo.create_token(stale, max_live=10_000)
     upload = UploadRecord(
-        stale.token, uuid.uuid4().hex, "grace-race", "late.mp4", 10, "video/mp4", created, created
+        stale.ref, uuid.uuid4().hex, "grace-race", "late.mp4", 10, "video/mp4", created, created
     )
-    repo.start_upload(upload, allowance=3, now=created + timedelta(seconds=59))
+    repo.start_upload(
+        upload, allowance=3, attempts=50, retention=timedelta(days=1), now=created + timedelta(seconds=59)
+    )
 
     # when
-    ended, expired = expiry.time_out_expired(repo, storage, stale, settings, datetime.now(UTC))
+    ended = expiry.time_out_expired(repo, stale, settings, datetime.now(UTC))
 
-    # then: the condition saw the upload in flight: nothing ended, nothing expired
-    assert (ended, expired) == (False, 0)
+    # then: the condition saw the upload in flight: nothing ended
+    assert ended is False
     assert repo.get_token(stale.token).status is TokenStatus.PENDING  # type: ignore[union-attr]

@@ -89,7 +89,7 @@ def test_processing_survives_passing_throttling_of_every_service(
 
     assert result == {"batchItemFailures": []}
     assert [hook.injected for hook in hooks] == [2, 2, 2]
-    assert default_repository().get_upload(upload.token, upload.upload_id).status is UploadStatus.ACCEPTED  # type: ignore[union-attr]
+    assert default_repository().get_upload(upload.upload_id).status is UploadStatus.ACCEPTED  # type: ignore[union-attr]
     assert published.about(upload.upload_id) == ["Upload Accepted"]
 
 
@@ -136,7 +136,7 @@ def test_persistent_s3_throttling_leaves_the_message_for_retry_and_writes_nothin
     assert result == {"batchItemFailures": [{"itemIdentifier": message["messageId"]}]}
     assert hook.injected >= 4  # botocore retried before giving up
     repo = default_repository()
-    token, uploads = repo.get_token_with_uploads(upload.token)
+    token, uploads = repo.get_token_with_uploads(upload.token_ref)
     assert token is not None
     assert [u.status for u in uploads] == [UploadStatus.PENDING]
     assert (token.uploads_accepted, token.uploads_open, token.status) == (0, 1, TokenStatus.PENDING)
@@ -145,15 +145,15 @@ def test_persistent_s3_throttling_leaves_the_message_for_retry_and_writes_nothin
 
 @pytest.mark.parametrize(
     "crash_at",
-    ["TransactWriteItems", "DeleteObject", "PutEvents"],
-    ids=["before-the-decision", "after-the-decision", "before-the-event"],
+    ["TransactWriteItems", "CopyObject", "DeleteObject", "PutEvents"],
+    ids=["before-the-decision", "after-the-decision", "after-the-move", "before-the-event"],
 )
 def test_a_crash_halfway_is_completed_exactly_once_on_redelivery(
     invoke: Invoke, published: Published, lambda_env: dict[str, str], crash_at: str
 ) -> None:
     upload = seed_upload(f"crash-{uuid.uuid4().hex[:6]}")
     message = notification_message(upload, f"c-{crash_at}")
-    service = {"TransactWriteItems": "dynamodb", "DeleteObject": "s3", "PutEvents": "events"}[crash_at]
+    service = {"TransactWriteItems": "dynamodb", "PutEvents": "events"}.get(crash_at, "s3")
     client = aws.client(service)
     event_name = f"provide-client-params.{client.meta.service_model.service_id.hyphenize()}.{crash_at}"
 
@@ -171,7 +171,7 @@ def test_a_crash_halfway_is_completed_exactly_once_on_redelivery(
     third = process(invoke, message)  # and a late duplicate of it
 
     assert second == third == {"batchItemFailures": []}
-    token, uploads = default_repository().get_token_with_uploads(upload.token)
+    token, uploads = default_repository().get_token_with_uploads(upload.token_ref)
     assert token is not None
     assert [u.status for u in uploads] == [UploadStatus.ACCEPTED]
     assert (token.uploads_accepted, token.uploads_open) == (1, 0)
@@ -193,5 +193,5 @@ def test_cleanup_survives_passing_throttling(
 
     assert result["tokens_timed_out"] >= 1
     assert [hook.injected for hook in hooks] == [2, 2]
-    assert default_repository().get_token(upload.token).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
+    assert default_repository().get_token_by_ref(upload.token_ref).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
     assert default_storage().head(upload.key) is None

@@ -16,14 +16,67 @@ from upload_service.auth import MissingClaims, caller_from_event, parse_groups
         ("[]", set()),
         ("[admins]", {"admins"}),
         ("[admins editors]", {"admins", "editors"}),
-        ('["admins","editors"]', {"admins", "editors"}),
+        ('["admins","editors"]', {'"admins","editors"'}),  # JSON is not a form we read: fail closed
         ("admins", {"admins"}),
+        ("admins editors", {"admins", "editors"}),
         (["admins", "editors"], {"admins", "editors"}),
+        (("admins",), {"admins"}),
         ("[administrators]", {"administrators"}),
+        ("[x,admins]", {"x,admins"}),
+        ("x,admins", {"x,admins"}),
+        ('["admins"]', {'"admins"'}),
+        ("['admins']", {"'admins'"}),
+        (["admins "], {"admins "}),
+        (["[admins]"], {"[admins]"}),
+        ("[[admins]]", {"[admins]"}),  # how HTTP API passes the one group named `[admins]`
     ],
 )
 def test_parse_groups(value: Any, groups: set[str]) -> None:
     assert parse_groups(value) == groups
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        ["x,admins"],
+        "[x,admins]",
+        "x,admins",
+        ['"admins"'],
+        '["admins"]',
+        '"admins"',
+        '["admins","editors"]',
+        ["admins "],
+        ["[admins]"],
+        "[[admins]]",
+        ["Admins"],
+        "[Admins]",
+        "ADMINS",
+        ["administrators"],
+        [],
+        "[]",
+    ],
+)
+def test_lookalike_groups_are_not_admins(groups: Any) -> None:
+    caller = caller_from_event(event_with({"sub": "u", "cognito:groups": groups}), "admins")
+    assert not caller.is_admin, caller.groups
+
+
+@pytest.mark.parametrize(
+    "groups",
+    ["admins", "[admins]", "[editors admins]", ["editors", "admins"], ["admins"], ("admins",)],
+)
+def test_admins_group_members_are_admins(groups: Any) -> None:
+    caller = caller_from_event(event_with({"sub": "u", "cognito:groups": groups}), "admins")
+    assert caller.is_admin, caller.groups
+
+
+@pytest.mark.parametrize(
+    "groups", [["admins"], ["editors", "admins"], ["x,admins"], ['"admins"'], ["Admins"]]
+)
+def test_what_http_api_passes_reads_back_as_the_groups(groups: list[str]) -> None:
+    """The authorizer's string form of a group list (claim_strings, as API Gateway) parses back exactly."""
+    claims = claim_strings({"sub": "u", "cognito:groups": groups})
+    assert parse_groups(claims["cognito:groups"]) == set(groups)
 
 
 def event_with(claims: dict[str, Any] | None) -> dict[str, Any]:

@@ -98,3 +98,15 @@ def test_processing_queue_has_a_dlq_and_partial_batch_responses() -> None:
     (event,) = function["Events"].values()
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
+
+
+def test_sign_in_tokens_are_short_lived() -> None:
+    """Admin rights are read from the token's groups: removing an admin takes effect when it expires."""
+    parameter = TEMPLATE["Parameters"]["AuthTokenValidityMinutes"]
+    assert parameter["Type"] == "Number"
+    assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (15, 5, 1440)
+    client = TEMPLATE["Resources"]["UserPoolClient"]["Properties"]
+    assert client["IdTokenValidity"] == client["AccessTokenValidity"] == {"Ref": "AuthTokenValidityMinutes"}
+    assert client["TokenValidityUnits"] == {"IdToken": "minutes", "AccessToken": "minutes"}
+    assert "RefreshTokenValidity" not in client  # Cognito's default; revoke with a global sign-out
+    assert resolver().resolve(client["IdTokenValidity"]) == "15"

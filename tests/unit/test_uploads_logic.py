@@ -12,7 +12,8 @@ from upload_service.api import validate
 from upload_service.config import Settings
 from upload_service.errors import BadRequest
 from upload_service.models import StartUploadRequest, TokenRecord, TokenStatus, UploadRecord
-from upload_service.uploads import arrivals, rejection_reason
+from upload_service.notifications import Arrival, Unreadable, read_message
+from upload_service.uploads import rejection_reason
 
 SETTINGS = Settings.model_validate(
     {"TABLE_NAME": "t", "MAX_UPLOAD_BYTES": "1000", "ALLOWED_CONTENT_TYPES": "video/mp4, Image/PNG"}
@@ -123,30 +124,57 @@ def notification(key: str, event: str = "ObjectCreated:Post") -> str:
 
 
 def test_keys_are_url_decoded_like_s3_and_the_emulator_encode_them() -> None:
-    (real_s3,) = arrivals(notification("uploads/to1/ab/holiday+clip%281%29.mp4"))
-    (emulator,) = arrivals(notification("uploads%2Fto1%2Fab%2Fholiday%20clip.mp4"))
-    assert real_s3.key == "uploads/to1/ab/holiday clip(1).mp4"
-    assert emulator.key == "uploads/to1/ab/holiday clip.mp4"
+    (real_s3,) = read_message(notification("uploads/ab/holiday+clip%281%29.mp4"))
+    (emulator,) = read_message(notification("uploads%2Fab%2Fholiday%20clip.mp4"))
+    assert isinstance(real_s3, Arrival) and isinstance(emulator, Arrival)
+    assert real_s3.key == "uploads/ab/holiday clip(1).mp4"
+    assert emulator.key == "uploads/ab/holiday clip.mp4"
     assert real_s3.time == datetime(2026, 11, 22, 8, 0, 1, 500000, tzinfo=UTC)
+    assert real_s3.sequencer == "0A"
 
 
 def test_test_events_and_other_event_names_yield_nothing() -> None:
-    assert arrivals(json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})) == []
-    assert arrivals(notification("uploads/x", event="ObjectRemoved:Delete")) == []
+    assert read_message(json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})) == []
+    assert read_message(notification("uploads/x", event="ObjectRemoved:Delete")) == []
+
+
+GOOD_RECORD = json.loads(notification("uploads/ab/a.mp4"))["Records"][0]
 
 
 @pytest.mark.parametrize(
-    "body", ["", "nope", "[]", "{}", '{"Records": 1}', '{"Records": [{"eventName": "ObjectCreated:Put"}]}']
+    "body",
+    [
+        "",
+        "nope",
+        "[]",
+        '["x"]',
+        "[null]",
+        "{}",
+        '{"Records": 1}',
+        '{"Records": [1]}',
+        '{"Records": [null]}',
+        '{"Records": [{"eventName": "ObjectCreated:Put"}]}',
+        "[" * 100_000,
+        json.dumps({"Records": [{**GOOD_RECORD, "eventTime": "2026-11-22T08:00:01"}]}),  # no timezone
+        json.dumps({"Records": [{**GOOD_RECORD, "s3": {"bucket": {"name": "b"}, "object": {"key": 7}}}]}),
+    ],
 )
-def test_malformed_messages_are_value_errors(body: str) -> None:
-    with pytest.raises(ValueError):
-        arrivals(body)
+def test_malformed_messages_are_reported_not_raised(body: str) -> None:
+    (found,) = read_message(body)
+    assert isinstance(found, Unreadable)
+    assert found.reason
+
+
+def test_a_bad_record_does_not_hide_the_good_ones_and_names_no_value() -> None:
+    secret = "uploads/to" + "Z" * 22
+    bad = {**GOOD_RECORD, "eventTime": secret}
+    found = read_message(json.dumps({"Records": [bad, GOOD_RECORD]}))
+    assert [type(item) for item in found] == [Unreadable, Arrival]
+    assert secret not in str(found[0])
 
 
 TOKEN = TokenRecord.new("to" + "a" * 22, "u1", 600, NOW)
-UPLOAD = UploadRecord(
-    TOKEN.token, "f" * 32, "u1", "a.mp4", 100, "video/mp4", NOW, NOW + timedelta(seconds=300)
-)
+UPLOAD = UploadRecord(TOKEN.ref, "f" * 32, "u1", "a.mp4", 100, "video/mp4", NOW, NOW + timedelta(seconds=300))
 ON_TIME = NOW + timedelta(seconds=10)
 
 

@@ -9,39 +9,50 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 from pydantic import BaseModel, ValidationError
 
+from upload_service import aws
 from upload_service.auth import Caller, caller_from_event
 from upload_service.config import Settings, get_settings
-from upload_service.errors import BadRequest, FieldProblem, ProblemError, RateLimited
+from upload_service.errors import BadRequest, FieldProblem, ProblemError, RateLimited, ServiceUnavailable
 from upload_service.models import Problem, ProblemDetail
 from upload_service.observability import logger
-from upload_service.repository import default_repository
+from upload_service.repository import RateWindow, default_repository
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
 RATE_WINDOW_SECONDS = 60
+#: A 400 lists at most this many problems (a body of 30000 unknown keys must not answer megabytes)...
+MAX_PROBLEMS = 20
+#: ... and echoes a parameter name the caller sent at most this long (then "…").
+MAX_NAME = 64
 
 Model = TypeVar("Model", bound=BaseModel)
 
 
 def create_app(
-    rate_limit_key: Callable[[APIGatewayHttpResolver], str] | None = None,
+    rate_limit_key: Callable[[APIGatewayHttpResolver], str | None] | None = None,
     rate_limit_per_minute: Callable[[Settings], int] = lambda settings: settings.rate_limit_per_minute,
 ) -> APIGatewayHttpResolver:
     """A resolver whose every response is rate-limited and every error a problem document.
 
-    `rate_limit_key` picks who is counted (by default the signed-in caller), and
-    `rate_limit_per_minute` which setting limits them.
+    `rate_limit_key` picks who is counted (by default the signed-in caller; None: nobody to count,
+    e.g. a token that does not exist, so nothing is written), and `rate_limit_per_minute` which
+    setting limits them.
     """
     app = APIGatewayHttpResolver()
     key_of = rate_limit_key or (lambda resolver: current_caller(resolver).rate_limit_key)
 
     def rate_limit(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
         limit = rate_limit_per_minute(get_settings())
+        key = key_of(resolver)
         try:
-            window = default_repository().count_request(
-                key_of(resolver), limit, RATE_WINDOW_SECONDS, time.time()
+            window = (
+                default_repository().count_request(key, limit, RATE_WINDOW_SECONDS, time.time())
+                if key is not None
+                else RateWindow(hits=0, reset_after=_seconds_to_next_window())
             )
         except RateLimited as limited:
             limited.headers.update(rate_limit_headers(limit, 0, _seconds_to_next_window()))
@@ -58,8 +69,15 @@ def create_app(
 
     app.use([rate_limit])
     app.exception_handler(ProblemError)(problem_response)
+    app.exception_handler([BotoConnectionError, HTTPClientError])(_unreachable)
     app.exception_handler(Exception)(_internal_error)
     return app
+
+
+def _unreachable(error: Exception) -> Response[str]:
+    """AWS did not answer in time (botocore's retries included): busy, come back, never a 500."""
+    logger.warning("AWS unreachable", extra={"error": type(error).__name__})
+    return problem_response(ServiceUnavailable(retry_after=aws.RETRY_AFTER_SECONDS))
 
 
 def _seconds_to_next_window() -> int:
@@ -75,22 +93,27 @@ def rate_limit_headers(limit: int, remaining: int, retry_after: int) -> dict[str
 
 
 def problem_document(error: ProblemError) -> Problem:
+    """`error` as a problem document: its first MAX_PROBLEMS problems, and `detail` says if more."""
     base = get_settings().problem_base_url
-    problems = getattr(error, "problems", None)
+    problems: list[FieldProblem] = list(getattr(error, "problems", None) or [])
+    shown = problems[:MAX_PROBLEMS]
+    detail = error.detail
+    if len(problems) > len(shown):
+        count = f"{len(shown)} of {len(problems)} problems shown."
+        detail = f"{detail} {count}" if detail else count
     return Problem(
         type=base + error.slug,
         title=error.title,
         status=error.status,
         name=getattr(error, "name", None),
-        detail=error.detail,
+        detail=detail,
         problems=[
             ProblemDetail(
                 type=base + problem.slug, title=problem.title, name=problem.name, status=problem.status
             )
-            for problem in problems
+            for problem in shown
         ]
-        if problems
-        else None,
+        or None,
     )
 
 
@@ -127,7 +150,7 @@ def parse_body(
         raw = "{}"
     try:
         payload = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise BadRequest.single("body", "The body is not valid JSON.") from None
     if not isinstance(payload, dict):
         raise BadRequest.single("body", "The body must be a JSON object.")
@@ -143,7 +166,8 @@ def validate(model: type[Model], payload: dict[str, Any], context: Any = None) -
     try:
         return model.model_validate(payload, context=context)
     except ValidationError as exc:
-        raise BadRequest([_field_problem(error) for error in exc.errors()]) from None
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        raise BadRequest([_field_problem(error) for error in errors]) from None
 
 
 _TITLES = {
@@ -156,6 +180,9 @@ _TITLES = {
 
 
 def _field_problem(error: Any) -> FieldProblem:
+    """One pydantic error as a problem; a name the caller made up is echoed at most MAX_NAME long."""
     name = ".".join(str(part) for part in error["loc"]) or "body"
+    if len(name) > MAX_NAME:
+        name = name[:MAX_NAME] + "…"
     message = str(error["msg"]).removeprefix("Value error, ")
     return FieldProblem(name, _TITLES.get(error["type"], f"{message[:1].upper()}{message[1:]}."))

@@ -1,4 +1,18 @@
-"""Who is calling: the claims API Gateway's JWT authorizer passed to the function."""
+"""Who is calling: the claims API Gateway's JWT authorizer passed to the function.
+
+Admin rights come from membership of the `cognito:groups` claim, so how that claim is read is a
+security decision, made once here (docs/security-notes.md, "Admin group claim"):
+
+* API Gateway's HTTP API JWT authorizer passes an array claim as one string, `[a b]`: the elements
+  joined by single spaces inside brackets. Cognito group names cannot contain whitespace, so that
+  form is unambiguous, and it is the one string form we parse: `[...]` is split on whitespace inside
+  the brackets; any other string is split on whitespace.
+* A list or tuple (a direct invocation, a test) is taken as it is, element by element.
+* Nothing else: no splitting on commas, no stripping of quotes, names compared exactly and
+  case-sensitively. A group named `x,admins`, `"admins"` or `Admins` is not `admins`.
+* So a JSON-looking string `["admins"]` is the one group named `"admins"` (quotes included), not an
+  admin: such a string reads two ways, and an ambiguous claim must not grant rights (fail closed).
+"""
 
 from __future__ import annotations
 
@@ -18,15 +32,18 @@ class MissingClaims(ProblemError):
 
 
 def parse_groups(value: Any) -> frozenset[str]:
-    """`cognito:groups` as a list, or as HTTP API passes array claims: the string `"[admins editors]"`."""
+    """`cognito:groups` as a list, or as HTTP API passes array claims: the string `"[admins editors]"`.
+
+    Exactly these two forms (see the module docstring): no comma splitting, no quote stripping.
+    """
     if value is None:
         return frozenset()
     if isinstance(value, list | tuple):
         return frozenset(str(group) for group in value)
-    text = str(value).strip()
+    text = str(value)
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
-    return frozenset(group.strip(" \"',") for group in text.replace(",", " ").split() if group.strip(" \"',"))
+    return frozenset(text.split())
 
 
 @dataclass(frozen=True)

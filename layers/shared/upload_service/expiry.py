@@ -1,7 +1,8 @@
-"""Expired tokens leave the live set: the cleanup schedule, and a create at the cap, both call here.
+"""What runs out: upload targets handed out and never used, and tokens past expiry. The cleanup
+schedule calls here; revoking a token decides its open uploads here too.
 
-Kept apart from `uploads` so the token API's functions, which need only `time_out_expired`, don't
-load the upload-processing code at their cold start.
+Kept apart from `uploads` so the token API's functions don't load the upload-processing code at
+their cold start.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from upload_service.config import Settings
-from upload_service.models import TokenRecord, TokenStatus, UploadStatus
-from upload_service.repository import Repository
+from upload_service.models import TokenRecord, TokenStatus, UploadRecord, UploadStatus
+from upload_service.repository import Repository, TokenChanged, UploadDecided
 from upload_service.storage import Storage
+
+TARGET_EXPIRED = "upload target expired unused"
+TOKEN_REVOKED = "token revoked"
 
 
 @dataclass
@@ -23,43 +27,61 @@ class CleanupReport:
 
 
 def clean_up(repo: Repository, storage: Storage, settings: Settings, now: datetime) -> CleanupReport:
-    """TIME_OUT live tokens past expiry (see `time_out_expired`), at most `cleanup_batch_size` a run.
+    """One run: EXPIRED the uploads whose target ran out unused, then TIMED_OUT the live tokens past
+    expiry, at most `cleanup_batch_size` of each (the next run continues).
 
-    Reads only expired tokens (a range of the AllByExpiry index), lazily, a page of one batch at a
-    time; a token is ended last, so a run that stops halfway is simply continued by the next.
+    Both read only what ran out (a range of a sparse index, oldest first), lazily. A target gets
+    `cleanup_grace_seconds` after it expires, so an upload sent in time is still decided by the
+    processor; a token's targets never outlive the token, so once they are decided it ends.
     """
     report = CleanupReport()
     batch = settings.cleanup_batch_size
+    grace = timedelta(seconds=settings.cleanup_grace_seconds)
+    stale = repo.stale_uploads(now - grace, limit=batch + 1)
+    report.more = len(stale) > batch
+    for upload in stale[:batch]:
+        report.uploads_expired += expire_upload(repo, storage, upload, TARGET_EXPIRED, now)
     for record in repo.expired_live(None, now, page_size=batch + 1):
         if report.tokens_timed_out >= batch:
             report.more = True
             break
-        ended, expired = time_out_expired(repo, storage, record, settings, now)
-        report.tokens_timed_out += ended
-        report.uploads_expired += expired
+        report.tokens_timed_out += time_out_expired(repo, record, settings, now)
     return report
 
 
-def time_out_expired(
-    repo: Repository, storage: Storage, record: TokenRecord, settings: Settings, now: datetime
-) -> tuple[bool, int]:
-    """TIMED_OUT an expired live token; returns (ended, uploads expired).
-
-    A token with no unfinished upload ends at once: nothing can start on it any more (the condition
-    re-checks that, as the index it was read from may lag behind an upload started just before
-    expiry). One with unfinished uploads waits `cleanup_grace_seconds` after expiry, so an upload
-    sent in time can still be decided; then those uploads are marked EXPIRED and their objects
-    deleted before the token ends (so a run that stops halfway leaves the token for the next).
-    """
-    grace = timedelta(seconds=settings.cleanup_grace_seconds)
-    in_grace = record.expires_at is not None and record.expires_at > now - grace
-    if in_grace and record.uploads_open:
-        return False, 0
-    expired = 0
-    if record.uploads_open:
-        for upload in repo.pending_uploads(record.token):
-            storage.delete(upload.key)
-            expired += repo.reject_upload(upload, UploadStatus.EXPIRED, "token expired before upload", now)
+def time_out_expired(repo: Repository, record: TokenRecord, settings: Settings, now: datetime) -> bool:
+    """TIMED_OUT an expired live token that has no undecided upload left; False if it still has one
+    (its target is in its grace period) or someone else ended it first. The condition re-checks that
+    no upload is open, as the index it was read from may lag behind an upload started at the end."""
     retention = timedelta(days=settings.record_retention_days)
-    ended = repo.end_token(record, TokenStatus.TIMED_OUT, now, retention, unless_uploads_open=in_grace)
-    return ended, expired
+    return repo.end_token(record, TokenStatus.TIMED_OUT, now, retention, unless_uploads_open=True)
+
+
+def expire_upload(
+    repo: Repository,
+    storage: Storage | None,
+    upload: UploadRecord,
+    reason: str,
+    now: datetime,
+    status: UploadStatus = UploadStatus.EXPIRED,
+) -> bool:
+    """Decide one undecided upload (EXPIRED, or REJECTED for a revoked token) and, given `storage`,
+    delete whatever of it reached the bucket; False if it was decided meanwhile (by the processor).
+    Without `storage`, an object still on its way is deleted by the processor when it lands."""
+    try:
+        repo.reject_upload(upload, status, reason, now)
+    except UploadDecided:
+        return False
+    except TokenChanged:  # its token is gone (purged): decide the upload alone
+        repo.reject_upload(upload, status, reason, now, token_exists=False)
+    if storage is not None:
+        storage.purge(upload.key)
+    return True
+
+
+def decide_open_uploads(repo: Repository, record: TokenRecord, now: datetime) -> int:
+    """A revoked token's undecided uploads, REJECTED at once (at most its allowance of them)."""
+    return sum(
+        expire_upload(repo, None, upload, TOKEN_REVOKED, now, UploadStatus.REJECTED)
+        for upload in repo.pending_uploads(record.ref)
+    )

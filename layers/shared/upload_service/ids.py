@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import string
@@ -17,6 +18,15 @@ def generate_token() -> str:
 
 def is_token_id(value: str) -> bool:
     return bool(TOKEN_PATTERN.fullmatch(value))
+
+
+def token_ref(token: str) -> str:
+    """A token's public reference: where its records are keyed, what other items and events name.
+
+    SHA-256 of a 131-bit random secret cannot be turned back into the token, so the reference is no
+    credential: holding it lets nobody upload. The token string itself lives only in its own record.
+    """
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
 def mask(token: str) -> str:

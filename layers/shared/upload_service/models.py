@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from upload_service.config import Settings
+from upload_service.ids import token_ref
 
 MAX_FILE_NAME = 200
 #: Letters, digits, marks, space and `._-()+,@` : no separators, no control or format characters.
@@ -85,6 +86,11 @@ class TokenRecord:
             return TokenStatus.TIMED_OUT
         return self.status
 
+    @property
+    def ref(self) -> str:
+        """The key of this token's records (see `ids.token_ref`)."""
+        return token_ref(self.token)
+
     @classmethod
     def new(cls, token: str, user_id: str, ttl: int, now: datetime) -> TokenRecord:
         expires_at = now + timedelta(seconds=ttl) if ttl else None
@@ -100,9 +106,13 @@ class UploadStatus(StrEnum):
 
 @dataclass(frozen=True)
 class UploadRecord:
-    """One upload started with a token: what was declared, and what became of it."""
+    """One upload started with a token: what was declared, and what became of it.
 
-    token: str
+    It names its token by reference only (`token_ref`): the token string is a credential and lives
+    in the token's own record. `version_id` and `etag` pin the object the decision was made on.
+    """
+
+    token_ref: str
     upload_id: str
     user_id: str
     file_name: str
@@ -114,12 +124,13 @@ class UploadRecord:
     reason: str | None = None
     object_size: int | None = None
     etag: str | None = None
+    version_id: str | None = None
     event_sent: bool = False
 
     @property
     def key(self) -> str:
-        """Where the client uploads it."""
-        return f"uploads/{self.token}/{self.upload_id}/{self.file_name}"
+        """Where the client uploads it: the upload id (random) and the file name, never the token."""
+        return f"uploads/{self.upload_id}/{self.file_name}"
 
     @property
     def media_key(self) -> str:
@@ -139,7 +150,9 @@ class WireModel(BaseModel):
 class CreateTokenRequest(WireModel):
     """`POST /upload-tokens` body. Range rules depend on the caller, so they live in `tokens`."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Requests (this and the two below) take the documented camelCase names only: the Python names
+    # (`page_size`, `file_name`) are unknown parameters, a 400, as the API promises.
+    model_config = ConfigDict(validate_by_name=False, validate_by_alias=True, extra="forbid")
 
     ttl: StrictInt | None = Field(
         None, description="Seconds the token lives; 0 = never expires (admins only)."
@@ -223,7 +236,7 @@ class StartUploadRequest(WireModel):
     problem with a body comes back in one ValidationError, missing fields and broken rules alike.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(validate_by_name=False, validate_by_alias=True, extra="forbid")
 
     file_name: str = Field(
         description="Base name only: letters, digits, spaces and `._-()+,@`, not starting with a dot.",
@@ -296,7 +309,7 @@ class SortOrder(StrEnum):
 class ListTokensQuery(WireModel):
     """`GET /upload-tokens` query string."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(validate_by_name=False, validate_by_alias=True, extra="forbid")
 
     sort_by: SortBy = SortBy.CREATED_AT
     sort_order: SortOrder = SortOrder.ASC

@@ -7,7 +7,6 @@ from typing import Any
 
 from upload_service import aws
 from upload_service.config import get_settings
-from upload_service.ids import mask
 from upload_service.models import UploadRecord
 
 SOURCE = "upload-tokens"
@@ -36,16 +35,19 @@ def publish(detail_type: str, detail: dict[str, Any]) -> None:
 
 
 def upload_detail(upload: UploadRecord) -> dict[str, Any]:
-    """What consumers get: ids and facts, never the token itself (it is a credential)."""
+    """What consumers get: ids and facts, never the token itself (it is a credential): `tokenRef`
+    names it without granting anything. `size`, `etag` and `versionId` are the object's that was
+    checked (null when nothing arrived); `key` is where it is now (media/ once accepted)."""
     return {
         "uploadId": upload.upload_id,
         "userId": upload.user_id,
-        "token": mask(upload.token),
+        "tokenRef": upload.token_ref,
         "fileName": upload.file_name,
         "declaredSize": upload.file_size,
         "size": upload.object_size,
         "contentType": upload.content_type,
         "etag": upload.etag,
+        "versionId": upload.version_id,
         "status": upload.status.value,
         "reason": upload.reason,
         "key": upload.media_key if upload.status == "ACCEPTED" else upload.key,

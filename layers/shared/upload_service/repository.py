@@ -1,16 +1,19 @@
 """All DynamoDB access: one table, keys designed so that no request Scans.
 
-Items
-  token          PK=TOKEN#<token>    SK=TOKEN           the token, its owner, status, expiry, upload counters
-  upload         PK=TOKEN#<token>    SK=UPLOAD#<id>     one upload of that token (token + uploads: one Query)
+Items (<ref> is `ids.token_ref(token)`: the token string itself is stored in its own record only)
+  token          PK=TOKEN#<ref>      SK=TOKEN           the token, its owner, status, expiry, upload counters
+  upload         PK=TOKEN#<ref>      SK=UPLOAD#<id>     one upload of that token (token + uploads: one Query)
+  upload pointer PK=UPLOAD#<id>      SK=UPLOAD          which token an upload id belongs to (its ref)
   user counter   PK=USER#<userId>    SK=COUNTERS        liveTokens: the per-user cap, kept atomically
   global counter PK=COUNTERS#ALL     SK=SHARD#<n>       liveTokens split over shards (sum = all live tokens)
   rate window    PK=RATE#<key>       SK=WINDOW#<n>      hits in one fixed window, purged by TTL
 
-Sparse indexes (a token is in them only while live: PENDING or PARTIAL_UPLOAD)
+Sparse indexes (a token is in them only while live: PENDING or PARTIAL_UPLOAD; an upload while PENDING)
   ByOwnerCreated / ByOwnerExpiry   activeOwner=<userId>, createdSort / expirySort
   AllByCreated   / AllByExpiry     activeAll="ALL",      createdSort / expirySort
+  OpenByTargetExpiry               openAll="ALL",        openUntil (the upload target's expiry)
 `expirySort` puts tokens that never expire last; tokens past expiry are one range of it.
+Every item of a token carries `purgeAt` once it is decided or ended, so DynamoDB's TTL removes it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -29,6 +32,7 @@ from botocore.exceptions import ClientError
 from upload_service import aws
 from upload_service.config import get_settings
 from upload_service.errors import ActiveTokenLimitReached, RateLimited, ServiceUnavailable, UploadLimitReached
+from upload_service.ids import token_ref
 from upload_service.models import (
     LIVE_STATUSES,
     SortBy,
@@ -43,6 +47,8 @@ from upload_service.models import (
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from upload_service.storage import StoredObject
 
 ALL = "ALL"
 NEVER = "9999-12-31T23:59:59.999Z"
@@ -68,8 +74,12 @@ def _from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
-def token_key(token: str) -> dict[str, Any]:
-    return _to_item({"PK": f"TOKEN#{token}", "SK": "TOKEN"})
+def token_key(ref: str) -> dict[str, Any]:
+    return _to_item({"PK": f"TOKEN#{ref}", "SK": "TOKEN"})
+
+
+def _pointer_key(upload_id: str) -> dict[str, Any]:
+    return _to_item({"PK": f"UPLOAD#{upload_id}", "SK": "UPLOAD"})
 
 
 def _user_counter_key(user_id: str) -> dict[str, Any]:
@@ -90,7 +100,7 @@ def token_item(record: TokenRecord) -> dict[str, Any]:
     expires = isoformat(record.expires_at) if record.expires_at else None
     return _to_item(
         {
-            "PK": f"TOKEN#{record.token}",
+            "PK": f"TOKEN#{record.ref}",
             "SK": "TOKEN",
             "token": record.token,
             "userId": record.user_id,
@@ -98,8 +108,8 @@ def token_item(record: TokenRecord) -> dict[str, Any]:
             "createdAt": isoformat(record.created_at),
             "expiresAt": expires,
             "status": record.status.value,
-            "createdSort": f"{isoformat(record.created_at)}#{record.token}",
-            "expirySort": f"{expires or NEVER}#{record.token}",
+            "createdSort": f"{isoformat(record.created_at)}#{record.ref}",
+            "expirySort": f"{expires or NEVER}#{record.ref}",
             "activeOwner": record.user_id if live else None,
             "activeAll": ALL if live else None,
             "uploadsReserved": record.uploads_reserved,
@@ -124,15 +134,17 @@ def record_from_item(item: Mapping[str, Any]) -> TokenRecord:
     )
 
 
-def upload_key(token: str, upload_id: str) -> dict[str, Any]:
-    return _to_item({"PK": f"TOKEN#{token}", "SK": f"UPLOAD#{upload_id}"})
+def upload_key(ref: str, upload_id: str) -> dict[str, Any]:
+    return _to_item({"PK": f"TOKEN#{ref}", "SK": f"UPLOAD#{upload_id}"})
 
 
-def upload_item(upload: UploadRecord) -> dict[str, Any]:
+def upload_item(upload: UploadRecord, retention: timedelta) -> dict[str, Any]:
+    """A PENDING upload: in the open-uploads index until decided, purged `retention` after its target
+    expires at the latest (every decision sets an earlier `purgeAt` of its own)."""
     return _to_item(
         {
-            **{name: value["S"] for name, value in upload_key(upload.token, upload.upload_id).items()},
-            "token": upload.token,
+            **{name: value["S"] for name, value in upload_key(upload.token_ref, upload.upload_id).items()},
+            "tokenRef": upload.token_ref,
             "uploadId": upload.upload_id,
             "userId": upload.user_id,
             "fileName": upload.file_name,
@@ -141,6 +153,9 @@ def upload_item(upload: UploadRecord) -> dict[str, Any]:
             "createdAt": isoformat(upload.created_at),
             "targetExpiresAt": isoformat(upload.target_expires_at),
             "status": upload.status.value,
+            "openAll": ALL,
+            "openUntil": f"{isoformat(upload.target_expires_at)}#{upload.upload_id}",
+            "purgeAt": int((upload.target_expires_at + retention).timestamp()),
         }
     )
 
@@ -148,7 +163,7 @@ def upload_item(upload: UploadRecord) -> dict[str, Any]:
 def upload_from_item(item: Mapping[str, Any]) -> UploadRecord:
     values = _from_item(item)
     return UploadRecord(
-        token=values["token"],
+        token_ref=values["tokenRef"],
         upload_id=values["uploadId"],
         user_id=values["userId"],
         file_name=values["fileName"],
@@ -160,6 +175,7 @@ def upload_from_item(item: Mapping[str, Any]) -> UploadRecord:
         reason=values.get("reason"),
         object_size=int(values["objectSize"]) if "objectSize" in values else None,
         etag=values.get("etag"),
+        version_id=values.get("versionId"),
         event_sent=bool(values.get("eventSent", False)),
     )
 
@@ -169,7 +185,7 @@ class TokenIdTaken(Exception):
 
 
 class TokenChanged(Exception):
-    """The token changed between our read and our conditional write: read again."""
+    """The token left the live set between our read and our conditional write: read again."""
 
 
 class _TransactionRefused(Exception):
@@ -184,6 +200,10 @@ class RateWindow:
     reset_after: int
 
 
+class UploadDecided(Exception):
+    """The upload was decided by someone else (another delivery, the cleanup, a revoke): read again."""
+
+
 class Repository:
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self.table_name = table_name
@@ -192,19 +212,20 @@ class Repository:
     # -- tokens -------------------------------------------------------------------------------
 
     def get_token(self, token: str) -> TokenRecord | None:
-        with aws.unavailable_when_throttled():
-            response = self.client.get_item(
-                TableName=self.table_name, Key=token_key(token), ConsistentRead=True
-            )
-        item = response.get("Item")
+        """The token whose string this is (the caller checked its shape)."""
+        return self.get_token_by_ref(token_ref(token))
+
+    def get_token_by_ref(self, ref: str) -> TokenRecord | None:
+        item = self._get(token_key(ref))
         return record_from_item(item) if item else None
 
-    def get_token_with_uploads(self, token: str) -> tuple[TokenRecord | None, list[UploadRecord]]:
-        """The token and all its uploads: one Query on the token's partition."""
+    def get_token_with_uploads(self, ref: str) -> tuple[TokenRecord | None, list[UploadRecord]]:
+        """The token and all its uploads: one Query on the token's partition (bounded: a token allows
+        `UploadAttemptsPerToken` uploads in all)."""
         params = {
             "TableName": self.table_name,
             "KeyConditionExpression": "PK = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"TOKEN#{token}"}},
+            "ExpressionAttributeValues": {":pk": {"S": f"TOKEN#{ref}"}},
             "ConsistentRead": True,
         }
         record, uploads = None, []
@@ -218,8 +239,9 @@ class Repository:
     def create_token(self, record: TokenRecord, max_live: int) -> None:
         """Store a new token and count it against its owner's cap, atomically.
 
-        Raises ActiveTokenLimitReached when the owner already holds `max_live` counted tokens,
-        TokenIdTaken on an id clash.
+        `max_live` is the most counted tokens the owner may then hold (the cap, plus what of it is
+        expired and not cleaned up yet). Raises ActiveTokenLimitReached past it, TokenIdTaken on an
+        id clash.
         """
         items: list[Any] = [
             {
@@ -244,8 +266,8 @@ class Repository:
             self._transact(items)
         except _TransactionRefused as refused:
             if refused.reasons[0] == "ConditionalCheckFailed":
-                raise ActiveTokenLimitReached(detail=f"At most {max_live} live tokens per user.") from None
-            raise TokenIdTaken(record.token) from None
+                raise ActiveTokenLimitReached() from None
+            raise TokenIdTaken(record.ref) from None
 
     def end_token(
         self,
@@ -256,7 +278,7 @@ class Repository:
         *,
         unless_uploads_open: bool = False,
     ) -> bool:
-        """Move a token out of the live set (DELETED or TIMED_OUT) and give back its slot.
+        """Move a token out of the live set (DELETED, TIMED_OUT or FULL_UPLOAD) and give back its slot.
 
         Conditional on the status we read, so concurrent revokes/cleanups end it exactly once, and
         with `unless_uploads_open` on it having no unfinished upload. Returns False when the
@@ -282,16 +304,16 @@ class Repository:
         status: TokenStatus,
         now: datetime,
         retention: timedelta,
-        extra_set: str = "",
         extra_values: dict[str, Any] | None = None,
         extra_condition: str = "",
     ) -> list[Any]:
         """Transaction items that set a token's status, conditional on the status read.
 
-        Leaving the live set also removes it from the live indexes and decrements the counters.
+        Leaving the live set also removes it from the live indexes, decrements the counters and
+        schedules its purge.
         """
         leaves = record.status in LIVE_STATUSES and status not in LIVE_STATUSES
-        expression = "SET #status = :new" + extra_set
+        expression = "SET #status = :new"
         values: dict[str, Any] = {":new": status.value, ":seen": record.status.value, **(extra_values or {})}
         if leaves:
             expression += ", purgeAt = :purge, endedAt = :now REMOVE activeOwner, activeAll"
@@ -300,7 +322,7 @@ class Repository:
             {
                 "Update": {
                     "TableName": self.table_name,
-                    "Key": token_key(record.token),
+                    "Key": token_key(record.ref),
                     "UpdateExpression": expression,
                     "ConditionExpression": "#status = :seen" + extra_condition,
                     "ExpressionAttributeNames": {"#status": "status"},
@@ -327,41 +349,61 @@ class Repository:
     ) -> Iterator[TokenRecord]:
         """Live tokens past their expiry (cleanup has not reached them yet), soonest expired first,
         read lazily `page_size` at a time."""
-        params = self._index_query(user_id, SortBy.TTL)
-        params["KeyConditionExpression"] += " AND expirySort < :bound"
-        params["ExpressionAttributeValues"][":bound"] = {"S": _expiry_bound(now)}
+        params = self._expired_query(user_id, now)
         for item in self._query_items(params, take=None, page_size=page_size):
             yield record_from_item(item)
 
+    def count_expired_live(self, user_id: str, now: datetime) -> int:
+        """How many of the user's counted tokens are past expiry: one Query (Select COUNT) on a range of
+        their expiry index, at most their cap of items."""
+        params = {**self._expired_query(user_id, now), "Select": "COUNT"}
+        paginator = self.client.get_paginator("query")
+        with aws.unavailable_when_throttled():
+            return sum(int(page["Count"]) for page in paginator.paginate(**params))
+
+    def _expired_query(self, user_id: str | None, now: datetime) -> dict[str, Any]:
+        params = self._index_query(user_id, SortBy.TTL)
+        params["KeyConditionExpression"] += " AND expirySort < :bound"
+        params["ExpressionAttributeValues"][":bound"] = {"S": _expiry_bound(now)}
+        return params
+
     # -- uploads ------------------------------------------------------------------------------
 
-    def get_upload(self, token: str, upload_id: str) -> UploadRecord | None:
-        with aws.unavailable_when_throttled():
-            response = self.client.get_item(
-                TableName=self.table_name, Key=upload_key(token, upload_id), ConsistentRead=True
-            )
-        item = response.get("Item")
+    def get_upload(self, upload_id: str) -> UploadRecord | None:
+        """An upload by its id alone (as the object key names it): its pointer, then its record."""
+        pointer = self._get(_pointer_key(upload_id))
+        if pointer is None:
+            return None
+        return self.get_token_upload(pointer["tokenRef"]["S"], upload_id)
+
+    def get_token_upload(self, ref: str, upload_id: str) -> UploadRecord | None:
+        item = self._get(upload_key(ref, upload_id))
         return upload_from_item(item) if item else None
 
-    def start_upload(self, upload: UploadRecord, allowance: int, now: datetime) -> None:
-        """Record a PENDING upload and reserve one of the token's uploads, atomically.
+    def start_upload(
+        self, upload: UploadRecord, allowance: int, attempts: int, now: datetime, retention: timedelta
+    ) -> None:
+        """Record a PENDING upload (and its pointer) and reserve one of the token's uploads, atomically.
 
-        Refused (UploadLimitReached) when the token is no longer live or its allowance is reserved.
+        Refused (UploadLimitReached) when the token is no longer live, its allowance is reserved or
+        it has used up its `attempts` (every upload started, whatever became of it).
         """
         items: list[Any] = [
             {
                 "Update": {
                     "TableName": self.table_name,
-                    "Key": token_key(upload.token),
-                    "UpdateExpression": "ADD uploadsReserved :one, uploadsOpen :one",
+                    "Key": token_key(upload.token_ref),
+                    "UpdateExpression": "ADD uploadsReserved :one, uploadsOpen :one, uploadsStarted :one",
                     "ConditionExpression": "#status IN (:pending, :partial)"
                     " AND (attribute_not_exists(uploadsReserved) OR uploadsReserved < :allowance)"
+                    " AND (attribute_not_exists(uploadsStarted) OR uploadsStarted < :attempts)"
                     " AND (attribute_not_exists(expiresAt) OR expiresAt > :now)",
                     "ExpressionAttributeNames": {"#status": "status"},
                     "ExpressionAttributeValues": _to_item(
                         {
                             ":one": 1,
                             ":allowance": allowance,
+                            ":attempts": attempts,
                             ":pending": TokenStatus.PENDING.value,
                             ":partial": TokenStatus.PARTIAL_UPLOAD.value,
                             ":now": isoformat(now),
@@ -372,7 +414,22 @@ class Repository:
             {
                 "Put": {
                     "TableName": self.table_name,
-                    "Item": upload_item(upload),
+                    "Item": upload_item(upload, retention),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": {
+                        **_pointer_key(upload.upload_id),
+                        **_to_item(
+                            {
+                                "tokenRef": upload.token_ref,
+                                "purgeAt": int((upload.target_expires_at + retention).timestamp()),
+                            }
+                        ),
+                    },
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
@@ -380,62 +437,105 @@ class Repository:
         try:
             self._transact(items)
         except _TransactionRefused:
-            raise UploadLimitReached(detail=f"A token allows {allowance} uploads.") from None
+            raise UploadLimitReached(
+                detail=f"A token allows {allowance} uploads, and {attempts} started in all."
+            ) from None
 
-    def accept_upload(
-        self,
-        token: TokenRecord,
-        upload: UploadRecord,
-        object_size: int,
-        etag: str,
-        allowance: int,
-        now: datetime,
-        retention: timedelta,
-    ) -> bool:
-        """Mark the upload ACCEPTED and count it on the token (PARTIAL_UPLOAD, or FULL_UPLOAD when the
-        allowance is used, which closes the token). Conditional on what was read: False if the upload
-        was decided meanwhile; the caller re-reads and retries when only the token changed."""
-        accepted = token.uploads_accepted + 1
-        status = TokenStatus.FULL_UPLOAD if accepted >= allowance else TokenStatus.PARTIAL_UPLOAD
-        items = self._token_transition(
-            token,
-            status,
-            now,
-            retention,
-            extra_set=", uploadsAccepted = :accepted, uploadsOpen = uploadsOpen - :one",
-            extra_values={":accepted": accepted, ":one": 1, ":before": token.uploads_accepted},
-            extra_condition=" AND uploadsAccepted = :before",
-        )
-        items.append(
-            self._decide_upload(upload, UploadStatus.ACCEPTED, now, objectSize=object_size, etag=etag)
-        )
-        try:
-            self._transact(items)
-        except _TransactionRefused as refused:
-            if refused.reasons[-1] == "ConditionalCheckFailed":
-                return False  # decided by an earlier delivery
-            raise TokenChanged(token.token) from None
-        return True
+    def accept_upload(self, upload: UploadRecord, stored: StoredObject, now: datetime) -> UploadRecord:
+        """Mark the upload ACCEPTED (pinned to the object checked) and count it on its live token.
 
-    def reject_upload(self, upload: UploadRecord, status: UploadStatus, reason: str, now: datetime) -> bool:
-        """REJECTED (or EXPIRED) with a reason; gives its reservation back to the token."""
-        items: list[Any] = [
-            self._decide_upload(upload, status, now, reason=reason),
+        The token's counters move by atomic ADDs whose condition is only that the token is live, so
+        any number of uploads of one token are accepted side by side. Raises UploadDecided when the
+        upload was decided meanwhile, TokenChanged when the token left the live set.
+        """
+        items = [
             {
                 "Update": {
                     "TableName": self.table_name,
-                    "Key": token_key(upload.token),
-                    "UpdateExpression": "ADD uploadsReserved :minus, uploadsOpen :minus",
-                    "ConditionExpression": "attribute_exists(PK)",
-                    "ExpressionAttributeValues": _to_item({":minus": -1}),
+                    "Key": token_key(upload.token_ref),
+                    "UpdateExpression": "SET #status = :partial ADD uploadsAccepted :one, uploadsOpen :minus",
+                    "ConditionExpression": "#status IN (:pending, :partial)",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": _to_item(
+                        {
+                            ":one": 1,
+                            ":minus": -1,
+                            ":pending": TokenStatus.PENDING.value,
+                            ":partial": TokenStatus.PARTIAL_UPLOAD.value,
+                        }
+                    ),
                 }
             },
+            self._decide_upload(upload, UploadStatus.ACCEPTED, now, None, stored),
         ]
+        self._decide(items, upload_index=1)
+        return replace(
+            upload,
+            status=UploadStatus.ACCEPTED,
+            object_size=stored.size,
+            etag=stored.etag,
+            version_id=stored.version_id,
+        )
+
+    def reject_upload(
+        self,
+        upload: UploadRecord,
+        status: UploadStatus,
+        reason: str,
+        now: datetime,
+        stored: StoredObject | None = None,
+        *,
+        token_exists: bool = True,
+    ) -> UploadRecord:
+        """REJECTED (or EXPIRED) with a reason; gives its reservation back to the token.
+
+        Raises UploadDecided when the upload was decided meanwhile.
+        """
+        items: list[Any] = [self._decide_upload(upload, status, now, reason, stored)]
+        if token_exists:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": token_key(upload.token_ref),
+                        "UpdateExpression": "ADD uploadsReserved :minus, uploadsOpen :minus",
+                        "ConditionExpression": "attribute_exists(PK)",
+                        "ExpressionAttributeValues": _to_item({":minus": -1}),
+                    }
+                }
+            )
+        self._decide(items, upload_index=0)
+        return replace(
+            upload,
+            status=status,
+            reason=reason,
+            object_size=stored.size if stored else None,
+            etag=stored.etag if stored else None,
+            version_id=stored.version_id if stored else None,
+        )
+
+    def _decide(self, items: list[Any], upload_index: int) -> None:
+        """Run a decision's transaction; which item's condition failed tells who changed what."""
         try:
             self._transact(items)
-        except _TransactionRefused:
+        except _TransactionRefused as refused:
+            if refused.reasons[upload_index] == "ConditionalCheckFailed":
+                raise UploadDecided() from None
+            raise TokenChanged() from None
+
+    def close_if_full(self, ref: str, allowance: int, now: datetime, retention: timedelta) -> bool:
+        """FULL_UPLOAD (out of the live set) once the token's accepted uploads reach its allowance.
+
+        Separate from the accept so that accepts never wait for each other; repeatable, and exactly
+        one caller closes it (conditional on the status read)."""
+        token = self.get_token_by_ref(ref)
+        if (
+            token is None
+            or token.status is not TokenStatus.PARTIAL_UPLOAD
+            or token.uploads_accepted < allowance
+        ):
             return False
-        return True
+        return self.end_token(token, TokenStatus.FULL_UPLOAD, now, retention)
 
     def claim_event(self, upload: UploadRecord) -> bool:
         """Claim the right to publish this upload's event; True for exactly one caller."""
@@ -443,7 +543,7 @@ class Repository:
             with aws.unavailable_when_throttled():
                 self.client.update_item(
                     TableName=self.table_name,
-                    Key=upload_key(upload.token, upload.upload_id),
+                    Key=upload_key(upload.token_ref, upload.upload_id),
                     UpdateExpression="SET eventSent = :yes",
                     ConditionExpression="attribute_exists(PK) AND attribute_not_exists(eventSent)",
                     ExpressionAttributeValues={":yes": {"BOOL": True}},
@@ -459,38 +559,59 @@ class Repository:
         with aws.unavailable_when_throttled():
             self.client.update_item(
                 TableName=self.table_name,
-                Key=upload_key(upload.token, upload.upload_id),
+                Key=upload_key(upload.token_ref, upload.upload_id),
                 UpdateExpression="REMOVE eventSent",
             )
 
-    def pending_uploads(self, token: str) -> list[UploadRecord]:
+    def pending_uploads(self, ref: str) -> list[UploadRecord]:
+        """A token's undecided uploads (at most its allowance)."""
         params = {
             "TableName": self.table_name,
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :upload)",
             "FilterExpression": "#status = :pending",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": _to_item(
-                {":pk": f"TOKEN#{token}", ":upload": "UPLOAD#", ":pending": UploadStatus.PENDING.value}
+                {":pk": f"TOKEN#{ref}", ":upload": "UPLOAD#", ":pending": UploadStatus.PENDING.value}
             ),
+            "ConsistentRead": True,
         }
         return [upload_from_item(item) for item in self._query_items(params, take=None)]
 
-    def _decide_upload(self, upload: UploadRecord, status: UploadStatus, now: datetime, **values: Any) -> Any:
-        names = {"#status": "status", **{f"#{name}": name for name in values}}
-        expression = "SET #status = :new, decidedAt = :now" + "".join(
-            f", #{name} = :{name}" for name in values
-        )
-        if status is not UploadStatus.ACCEPTED:
-            retention = timedelta(days=get_settings().record_retention_days)
-            expression += ", purgeAt = :purge"
-            values["purge"] = int((now + retention).timestamp())
+    def stale_uploads(self, before: datetime, limit: int) -> list[UploadRecord]:
+        """PENDING uploads whose target expired before `before`, oldest first: a range of the sparse
+        open-uploads index, so the cost is what expired, not what is stored."""
+        params = {
+            "TableName": self.table_name,
+            "IndexName": "OpenByTargetExpiry",
+            "KeyConditionExpression": "openAll = :all AND openUntil < :bound",
+            "ExpressionAttributeValues": _to_item({":all": ALL, ":bound": _expiry_bound(before)}),
+        }
+        return [upload_from_item(item) for item in self._query_items(params, take=limit)]
+
+    def _decide_upload(
+        self,
+        upload: UploadRecord,
+        status: UploadStatus,
+        now: datetime,
+        reason: str | None,
+        stored: StoredObject | None,
+    ) -> Any:
+        """The upload's decision, conditional on it being PENDING: out of the open-uploads index, with
+        what was checked (size, ETag, version) and its purge date."""
+        retention = timedelta(days=get_settings().record_retention_days)
+        values: dict[str, Any] = {"reason": reason, "purgeAt": int((now + retention).timestamp())}
+        if stored is not None:
+            values |= {"objectSize": stored.size, "etag": stored.etag, "versionId": stored.version_id}
+        values = {name: value for name, value in values.items() if value is not None}
         return {
             "Update": {
                 "TableName": self.table_name,
-                "Key": upload_key(upload.token, upload.upload_id),
-                "UpdateExpression": expression,
+                "Key": upload_key(upload.token_ref, upload.upload_id),
+                "UpdateExpression": "SET #status = :new, decidedAt = :now"
+                + "".join(f", #{name} = :{name}" for name in values)
+                + " REMOVE openAll, openUntil",
                 "ConditionExpression": "#status = :pending",
-                "ExpressionAttributeNames": names,
+                "ExpressionAttributeNames": {"#status": "status", **{f"#{name}": name for name in values}},
                 "ExpressionAttributeValues": _to_item(
                     {
                         ":new": status.value,
@@ -596,6 +717,12 @@ class Repository:
         return RateWindow(hits=int(response["Attributes"]["hits"]["N"]), reset_after=reset_after)
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        """One item, read consistently (decisions are made on it)."""
+        with aws.unavailable_when_throttled():
+            response = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True)
+        return response.get("Item")
 
     def _global_count(self, delta: int) -> dict[str, Any]:
         """One shard of the global live counter; shards spread contention between writers."""

@@ -1,11 +1,14 @@
-"""The uploads bucket: presigned POST targets, what arrived, moves and deletes."""
+"""The uploads bucket: presigned POST targets, what arrived, moves and deletes.
+
+The bucket is versioned, so an object once checked is immutable: its version id pins the copy to
+exactly the bytes that were checked, even if the same key is written again afterwards.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -16,12 +19,19 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
+#: Versions of one key `purge` deletes at most in one call.
+PURGE_ROUNDS = 10
+#: Error codes of an object (or version) that is not there.
+_GONE = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
+
+
 @dataclass(frozen=True)
 class StoredObject:
     key: str
     size: int
     content_type: str
     etag: str
+    version_id: str | None = None
 
 
 class Storage:
@@ -55,7 +65,7 @@ class Storage:
             with aws.unavailable_when_throttled():
                 head = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
+            if exc.response["Error"]["Code"] in _GONE:
                 return None
             raise
         return StoredObject(
@@ -63,23 +73,52 @@ class Storage:
             size=int(head["ContentLength"]),
             content_type=str(head.get("ContentType", "")).split(";")[0].strip().lower(),
             etag=str(head.get("ETag", "")).strip('"'),
+            version_id=head.get("VersionId") if head.get("VersionId") not in (None, "null") else None,
         )
 
-    def copy(self, source: str, destination: str) -> None:
-        """Server-side copy (multipart for large objects, via boto3's managed transfer)."""
-        with aws.unavailable_when_throttled():
-            self.client.copy({"Bucket": self.bucket, "Key": source}, self.bucket, destination)
+    def copy_checked(self, checked: StoredObject, destination: str) -> bool:
+        """Copy exactly the object that was checked (its version, and its ETag) in one CopyObject, so
+        the copy keeps that ETag (up to 5 GiB, MaxUploadBytes' limit). False if it is gone."""
+        source: dict[str, str] = {"Bucket": self.bucket, "Key": checked.key}
+        if checked.version_id:
+            source["VersionId"] = checked.version_id
+        try:
+            with aws.unavailable_when_throttled():
+                self.client.copy_object(
+                    CopySource=source,  # type: ignore[arg-type]
+                    CopySourceIfMatch=f'"{checked.etag}"',
+                    Bucket=self.bucket,
+                    Key=destination,
+                )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _GONE | {"PreconditionFailed", "412"}:
+                return False
+            raise
+        return True
 
-    def delete(self, key: str) -> None:
-        """Idempotent: deleting what is already gone succeeds."""
+    def exists(self, key: str) -> bool:
+        return self.head(key) is not None
+
+    def purge(self, key: str, version_id: str | None = None) -> None:
+        """Delete `key` for good: the version named, then whatever version is current, until none is
+        (deleting by version id leaves no delete marker behind). Idempotent. A key written again and
+        again while this runs is left to the bucket's lifecycle rule after PURGE_ROUNDS."""
+        if version_id:
+            self._delete_version(key, version_id)
+        for _ in range(PURGE_ROUNDS):
+            current = self.head(key)
+            if current is None:
+                return
+            self._delete_version(key, current.version_id)
+
+    def _delete_version(self, key: str, version_id: str | None) -> None:
         with aws.unavailable_when_throttled():
-            self.client.delete_object(Bucket=self.bucket, Key=key)
+            if version_id:
+                self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+            else:  # an unversioned bucket
+                self.client.delete_object(Bucket=self.bucket, Key=key)
 
 
 @cache
 def default_storage() -> Storage:
     return Storage(get_settings().bucket_name)
-
-
-def event_time(record: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(str(record["eventTime"]).replace("Z", "+00:00"))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime, timedelta
 
 from upload_service.auth import Caller
 from upload_service.config import Settings
 from upload_service.errors import ActiveTokenLimitReached, BadRequest, TokenNotFound
-from upload_service.expiry import time_out_expired
-from upload_service.ids import generate_token, is_token_id
+from upload_service.expiry import decide_open_uploads
+from upload_service.ids import generate_token, is_token_id, token_ref
 from upload_service.models import (
     ListTokensQuery,
     TokenDetail,
@@ -20,7 +21,6 @@ from upload_service.models import (
 )
 from upload_service.pagination import build_pagination, page_window
 from upload_service.repository import Repository, TokenIdTaken
-from upload_service.storage import Storage
 
 LIST_PATH = "/upload-tokens"
 
@@ -40,30 +40,32 @@ def resolve_ttl(requested: int | None, caller: Caller, settings: Settings) -> in
     return requested
 
 
-def mint(
-    repo: Repository, storage: Storage, caller: Caller, ttl: int | None, settings: Settings, now: datetime
-) -> UploadToken:
-    """A new token, counted against the caller's cap. At the cap, the caller's tokens that expired
-    but were not cleaned up yet are timed out first, as cleanup would (so one whose upload is still
-    in flight keeps its slot until its grace ends), then the create is tried again."""
+def mint(repo: Repository, caller: Caller, ttl: int | None, settings: Settings, now: datetime) -> UploadToken:
+    """A new token, counted against the caller's cap of live, unexpired tokens.
+
+    The owner's counter also counts tokens that expired and await the cleanup; at the cap those are
+    counted (one Query, at most the cap's worth of items) and treated as free, and the create is
+    tried once more with the cap raised by that many. Ending them is left to the cleanup, so the
+    work per request is bounded whatever the backlog, and parallel creates each get a true answer
+    from one atomic conditional write.
+    """
     granted = resolve_ttl(ttl, caller, settings)
+    cap = settings.max_active_tokens
     try:
-        return _create(repo, caller, granted, settings, now)
+        return _create(repo, caller, granted, cap, now)
     except ActiveTokenLimitReached:
-        freed = False
-        for record in repo.expired_live(caller.user_id, now):
-            ended, _ = time_out_expired(repo, storage, record, settings, now)
-            freed = freed or ended
-        if not freed:
-            raise
-        return _create(repo, caller, granted, settings, now)
+        expired = repo.count_expired_live(caller.user_id, now)
+        if expired:
+            with suppress(ActiveTokenLimitReached):
+                return _create(repo, caller, granted, cap + expired, now)
+    raise ActiveTokenLimitReached(detail=f"At most {cap} live tokens per user.")
 
 
-def _create(repo: Repository, caller: Caller, ttl: int, settings: Settings, now: datetime) -> UploadToken:
+def _create(repo: Repository, caller: Caller, ttl: int, max_live: int, now: datetime) -> UploadToken:
     for _ in range(3):
         record = TokenRecord.new(generate_token(), caller.user_id, ttl, now)
         try:
-            repo.create_token(record, settings.max_active_tokens)
+            repo.create_token(record, max_live)
         except TokenIdTaken:
             continue
         return UploadToken.from_record(record, now)
@@ -85,7 +87,7 @@ def find_visible(repo: Repository, caller: Caller, token: str) -> TokenRecord:
 
 def token_detail(repo: Repository, caller: Caller, token: str, now: datetime) -> TokenDetail:
     """The token with its uploads (one Query), for its owner or an admin."""
-    record, uploads = repo.get_token_with_uploads(token) if is_token_id(token) else (None, [])
+    record, uploads = repo.get_token_with_uploads(token_ref(token)) if is_token_id(token) else (None, [])
     visible = _visible(record, caller)
     return TokenDetail(
         **UploadToken.from_record(visible, now).model_dump(),
@@ -94,13 +96,18 @@ def token_detail(repo: Repository, caller: Caller, token: str, now: datetime) ->
 
 
 def revoke(repo: Repository, caller: Caller, token: str, settings: Settings, now: datetime) -> None:
-    """Revoke at once: the token leaves the live indexes and its owner's count in one transaction."""
+    """Revoke at once: the token leaves the live indexes and its owner's count in one transaction,
+    then its undecided uploads are REJECTED (an object still on its way is deleted when it lands).
+
+    The status write is conditional on the status read; a lost race (an upload accepted, the token
+    closed or timed out meanwhile) reads again, and a status is never left for a live one, so this
+    ends after a few reads at most."""
     retention = timedelta(days=settings.record_retention_days)
-    for _ in range(3):
+    while True:
         record = find_visible(repo, caller, token)
         if repo.end_token(record, TokenStatus.DELETED, now, retention):
-            return
-    raise TokenNotFound()  # revoked concurrently by someone else
+            break
+    decide_open_uploads(repo, record, now)
 
 
 def list_tokens(

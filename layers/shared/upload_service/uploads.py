@@ -1,18 +1,15 @@
-"""Upload logic: starting an upload with a token, deciding what arrived, cleaning up expired tokens."""
+"""Upload logic: starting an upload with a token, and deciding what arrived."""
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import unquote_plus
 
 from upload_service.config import Settings
-from upload_service.errors import BadRequest, TokenNotFound
+from upload_service.errors import BadRequest, TokenNotFound, UploadLimitReached
 from upload_service.ids import is_token_id, mask
 from upload_service.models import (
     StartUploadRequest,
@@ -22,31 +19,40 @@ from upload_service.models import (
     UploadStatus,
     UploadTarget,
 )
+from upload_service.notifications import Arrival
 from upload_service.observability import logger
 from upload_service.publisher import ACCEPTED, REJECTED, publish, upload_detail
-from upload_service.repository import Repository, TokenChanged
-from upload_service.storage import Storage
+from upload_service.repository import Repository, TokenChanged, UploadDecided
+from upload_service.storage import Storage, StoredObject
 
-_KEY = re.compile(r"uploads/(?P<token>[^/]+)/(?P<upload_id>[0-9a-f]{32})/(?P<file_name>[^/]+)")
+_KEY = re.compile(r"uploads/(?P<upload_id>[0-9a-f]{32})/(?P<file_name>[^/]+)")
 #: Shortest life worth handing out: a target that dies sooner could not carry a file anyway.
 MIN_TARGET_SECONDS = 5
+
+
+def require_token_parameter(value: str | None) -> None:
+    if not value:
+        raise BadRequest.single("token", "The token query parameter is required.")
+
+
+def find_token(repo: Repository, value: str | None) -> TokenRecord | None:
+    """The token a request names; a string that is not even shaped like one costs no read."""
+    return repo.get_token(value) if value and is_token_id(value) else None
 
 
 def start_upload(
     repo: Repository,
     storage: Storage,
-    token: str | None,
+    record: TokenRecord | None,
     request: StartUploadRequest,
     settings: Settings,
     now: datetime,
 ) -> UploadTarget:
     """A presigned POST for one file, recorded as a PENDING upload of a live token.
 
-    `request` was validated against `settings`: its name and type are normalised and allowed.
+    `record` is the token the request named (read once, by the rate limiter); `request` was validated
+    against `settings`: its name and type are normalised and allowed.
     """
-    if not token:
-        raise BadRequest.single("token", "The token query parameter is required.")
-    record = repo.get_token(token) if is_token_id(token) else None
     if record is None or not record.is_live(now):
         raise TokenNotFound()
     expires = now + timedelta(seconds=settings.upload_target_ttl)
@@ -55,7 +61,7 @@ def start_upload(
     if expires - now < timedelta(seconds=MIN_TARGET_SECONDS):
         raise TokenNotFound()  # as good as expired
     upload = UploadRecord(
-        token=token,
+        token_ref=record.ref,
         upload_id=uuid.uuid4().hex,
         user_id=record.user_id,
         file_name=request.file_name,
@@ -64,57 +70,26 @@ def start_upload(
         created_at=now,
         target_expires_at=expires,
     )
-    repo.start_upload(upload, settings.uploads_per_token, now)
+    retention = timedelta(days=settings.record_retention_days)
+    try:
+        repo.start_upload(
+            upload, settings.uploads_per_token, settings.upload_attempts_per_token, now, retention
+        )
+    except UploadLimitReached:
+        current = repo.get_token_by_ref(record.ref)
+        if current is None or not current.is_live(now):
+            raise TokenNotFound() from None  # revoked or ended while we were at it
+        raise
     url, fields = storage.presigned_post(
         upload.key, request.content_type, request.file_size, int((expires - now).total_seconds())
     )
-    logger.info("upload started", extra={"token": mask(token), "uploadId": upload.upload_id})
+    logger.info("upload started", extra={"token": mask(record.token), "uploadId": upload.upload_id})
     return UploadTarget(
         upload_id=upload.upload_id, url=url, fields=fields, key=upload.key, expires_at=expires
     )
 
 
 # -- processing ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Arrival:
-    """One object S3 says was created."""
-
-    bucket: str
-    key: str
-    time: datetime
-    sequencer: str
-
-    @classmethod
-    def from_s3_record(cls, record: dict[str, Any]) -> Arrival:
-        s3 = record["s3"]
-        return cls(
-            bucket=s3["bucket"]["name"],
-            key=unquote_plus(s3["object"]["key"]),  # S3 encodes spaces as "+", moto also "/" as %2F
-            time=datetime.fromisoformat(str(record["eventTime"]).replace("Z", "+00:00")),
-            sequencer=str(s3["object"].get("sequencer", "")),
-        )
-
-
-def arrivals(body: str) -> list[Arrival]:
-    """The ObjectCreated records of an SQS message body; [] for s3:TestEvent. ValueError if malformed."""
-    message = json.loads(body)
-    if not isinstance(message, dict):
-        raise ValueError("not an S3 event notification")
-    if message.get("Event") == "s3:TestEvent":
-        return []
-    records = message.get("Records")
-    if not isinstance(records, list):
-        raise ValueError("not an S3 event notification")
-    try:
-        return [
-            Arrival.from_s3_record(r)
-            for r in records
-            if str(r.get("eventName", "")).startswith("ObjectCreated")
-        ]
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"malformed S3 record: {exc}") from exc
 
 
 @dataclass
@@ -157,46 +132,50 @@ def rejection_reason(
 def process_arrival(
     repo: Repository, storage: Storage, arrival: Arrival, settings: Settings, now: datetime
 ) -> Decision:
-    """Accept or reject one arrived object. Safe to repeat: a decided upload is only finished again."""
+    """Accept or reject one arrived object: read, decide, record the decision, then its effects.
+
+    Safe to repeat and to run side by side: the decision is one conditional write, and a decided
+    upload is only finished again. Whatever cannot be recorded raises, so the message is retried.
+    """
     parsed = _KEY.fullmatch(arrival.key)
-    if parsed is None or not is_token_id(parsed["token"]):
-        storage.delete(arrival.key)
-        publish(REJECTED, {"key": arrival.key, "reason": "key matches no upload", "status": "REJECTED"})
-        return Decision("rejected", "key matches no upload")
-    upload = repo.get_upload(parsed["token"], parsed["upload_id"])
-    if upload is None or upload.file_name != parsed["file_name"]:
-        storage.delete(arrival.key)
-        publish(
-            REJECTED, {"key": arrival.key, "reason": "no pending upload for this key", "status": "REJECTED"}
-        )
-        return Decision("rejected", "no pending upload for this key")
-    retention = timedelta(days=settings.record_retention_days)
-    for _ in range(5):
-        if upload.status is not UploadStatus.PENDING:
-            break  # decided by an earlier delivery: only finish it
+    upload = repo.get_upload(parsed["upload_id"]) if parsed else None
+    if upload is None or parsed is None or upload.file_name != parsed["file_name"]:
+        reason = "key matches no upload" if parsed is None else "no pending upload for this key"
+        storage.purge(arrival.key)
+        publish(REJECTED, {"key": arrival.key, "reason": reason, "status": "REJECTED"})
+        return Decision("rejected", reason)
+    while upload.status is UploadStatus.PENDING:
         stored = storage.head(upload.key)
         if stored is None:
-            return Decision("gone", upload_id=upload.upload_id)  # already moved or deleted
-        token = repo.get_token(upload.token)
-        reason = rejection_reason(token, upload, stored.size, stored.content_type, arrival.time, settings)
-        if reason is not None:
-            repo.reject_upload(upload, UploadStatus.REJECTED, reason, now)
-        else:
-            assert token is not None
-            storage.copy(upload.key, upload.media_key)
-            # TokenChanged: another upload of this token was decided meanwhile; read again
-            with suppress(TokenChanged):
-                repo.accept_upload(
-                    token, upload, stored.size, stored.etag, settings.uploads_per_token, now, retention
+            return Decision("gone", upload_id=upload.upload_id)  # purged meanwhile; its decision is elsewhere
+        token = repo.get_token_by_ref(upload.token_ref)
+        verdict = rejection_reason(token, upload, stored.size, stored.content_type, arrival.time, settings)
+        try:
+            if verdict is None:
+                upload = repo.accept_upload(upload, stored, now)
+            else:
+                upload = repo.reject_upload(
+                    upload, UploadStatus.REJECTED, verdict, now, stored, token_exists=token is not None
                 )
-        upload = repo.get_upload(upload.token, upload.upload_id) or upload
-    return _finish(repo, storage, upload)
+        except UploadDecided:
+            upload = repo.get_upload(upload.upload_id) or upload  # another delivery decided it first
+        except TokenChanged:
+            continue  # the token left the live set (for good): judge again
+    return _finish(repo, storage, upload, settings, now)
 
 
-def _finish(repo: Repository, storage: Storage, upload: UploadRecord) -> Decision:
-    """The decision's side effects, each safe to repeat: the source object goes, and the event goes out
-    once (claimed by a conditional write first, the claim given back if publishing fails)."""
-    storage.delete(upload.key)
+def _finish(
+    repo: Repository, storage: Storage, upload: UploadRecord, settings: Settings, now: datetime
+) -> Decision:
+    """The decision's effects, in order and each safe to repeat: an accepted object is copied to
+    media/ (exactly the version checked), the source goes, a full token is closed, and the event goes
+    out once (claimed by a conditional write first, the claim given back if publishing fails)."""
+    if upload.status is UploadStatus.ACCEPTED:
+        _deliver(storage, upload)
+    storage.purge(upload.key, upload.version_id)
+    if upload.status is UploadStatus.ACCEPTED:
+        retention = timedelta(days=settings.record_retention_days)
+        repo.close_if_full(upload.token_ref, settings.uploads_per_token, now, retention)
     if not upload.event_sent and repo.claim_event(upload):
         try:
             publish(ACCEPTED if upload.status is UploadStatus.ACCEPTED else REJECTED, upload_detail(upload))
@@ -206,3 +185,18 @@ def _finish(repo: Repository, storage: Storage, upload: UploadRecord) -> Decisio
     outcome = "accepted" if upload.status is UploadStatus.ACCEPTED else "rejected"
     logger.info(f"upload {outcome}", extra={"uploadId": upload.upload_id, "reason": upload.reason})
     return Decision(outcome, upload.reason, upload.upload_id)
+
+
+def _deliver(storage: Storage, upload: UploadRecord) -> None:
+    """The accepted version into media/; if it is gone, an earlier run delivered it (and purged)."""
+    checked = StoredObject(
+        upload.key, upload.object_size or 0, upload.content_type, upload.etag or "", upload.version_id
+    )
+    if storage.copy_checked(checked, upload.media_key):
+        return
+    if not storage.exists(upload.media_key):
+        raise DeliveryFailed(f"accepted upload {upload.upload_id}: its object is gone and not in media/")
+
+
+class DeliveryFailed(Exception):
+    """An accepted upload's object is neither where it landed nor in media/ (someone deleted it)."""

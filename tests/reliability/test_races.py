@@ -1,0 +1,147 @@
+"""Races and load through a local stack of its own, with an allowance and rate limits no user of the
+shared test stack has: many uploads of one token landing at once (the stack's queue pollers run
+batches side by side, as Lambda does), and a thousand start-then-reject cycles with the stack's
+memory watched."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import Stack, User, new_user, running_stack
+from tests.e2e.test_uploads import CLIP, EventLog, send, start
+
+ALLOWANCE = 50
+PARAMETERS = (
+    f"UploadsPerToken={ALLOWANCE} UploadAttemptsPerToken=5000 UploadRateLimitPerMinute=100000 "
+    "RateLimitPerMinute=100000 MaxActiveTokensPerUser=20 MaxUploadBytes=1048576 "
+    "UploadTargetTtlSeconds=900 CleanupGraceSeconds=0 CleanupSchedule='rate(1 day)'"
+)
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("races"), PARAMETERS) as started:
+        yield started
+
+
+def mint(stack: Stack, user: User) -> str:
+    response = requests.post(
+        f"{stack.api}/upload-tokens", json={"ttl": 3600}, headers=user.headers(), timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["token"])
+
+
+def view(stack: Stack, user: User, token: str) -> dict[str, Any]:
+    response = requests.get(f"{stack.api}/upload-tokens/{token}", headers=user.headers(), timeout=30)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def settled(stack: Stack, user: User, token: str, count: int, timeout: float = 120) -> dict[str, Any]:
+    """The token once `count` of its uploads are decided (or the timeout passed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = view(stack, user, token)
+        open_ = [u for u in seen["uploads"] if u["status"] == "PENDING"]
+        if (len(seen["uploads"]) >= count and not open_) or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.25)
+
+
+def every_version(stack: Stack, prefix: str) -> list[str]:
+    listed = stack.client("s3").list_object_versions(Bucket=stack.info["bucketName"], Prefix=prefix)
+    return [entry["Key"] for entry in [*listed.get("Versions", []), *listed.get("DeleteMarkers", [])]]
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_fifty_uploads_of_one_token_landing_at_once_are_all_accepted(own_stack: Stack, round_: int) -> None:
+    # given: a token allowing 50 uploads, and 50 targets handed out
+    user = new_user(own_stack)
+    token = mint(own_stack, user)
+    events = EventLog(own_stack)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        started = list(pool.map(lambda i: start(own_stack, token, name=f"clip {i}.mp4"), range(ALLOWANCE)))
+    assert [response.status_code for response in started] == [200] * ALLOWANCE
+    targets = [response.json() for response in started]
+    # each file its own bytes, as long as declared
+    contents = {t["uploadId"]: CLIP[:-32] + t["uploadId"].encode() for t in targets}
+
+    # when: all 50 files land at once
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        list(pool.map(lambda target: send(target, contents[target["uploadId"]]), targets))
+
+    # then: every one ACCEPTED, the token FULL_UPLOAD, each file in media/ exactly as sent, once
+    token_view = settled(own_stack, user, token, ALLOWANCE)
+    outcomes = Counter((u["status"], u["reason"]) for u in token_view["uploads"])
+    assert outcomes == {("ACCEPTED", None): ALLOWANCE}, outcomes
+    deadline = time.monotonic() + 10  # closing follows the last decision
+    while token_view["status"] != "FULL_UPLOAD" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        token_view = view(own_stack, user, token)
+    assert token_view["status"] == "FULL_UPLOAD"
+    s3 = own_stack.client("s3")
+    bucket = own_stack.info["bucketName"]
+    for target in targets:
+        media = f"media/{user.sub}/{target['uploadId']}/{target['key'].rsplit('/', 1)[1]}"
+        assert s3.get_object(Bucket=bucket, Key=media)["Body"].read() == contents[target["uploadId"]]
+        assert every_version(own_stack, f"uploads/{target['uploadId']}/") == []
+    assert len(every_version(own_stack, f"media/{user.sub}/")) == ALLOWANCE
+    deadline = time.monotonic() + 30
+    accepted: list[dict[str, Any]] = []
+    while len(accepted) < ALLOWANCE and time.monotonic() < deadline:
+        accepted = [e for e in events.drain() if e["detail"].get("uploadId") in contents]
+    assert sorted(e["detail"]["uploadId"] for e in accepted) == sorted(contents)
+    assert {e["detail-type"] for e in accepted} == {"Upload Accepted"}
+    assert token not in json.dumps(accepted)
+
+
+def resident_megabytes(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_a_thousand_start_then_reject_cycles_keep_the_stack_flat(own_stack: Stack) -> None:
+    """Each cycle: a target, then a file of another type than declared (REJECTED), as a token holder
+    can repeat. The records a token holds are bounded (UploadAttemptsPerToken), its view stays one
+    bounded Query, and the stack's memory does not grow with the cycles."""
+    user = new_user(own_stack)
+    token = mint(own_stack, user)
+
+    def cycle(i: int) -> None:
+        started = start(own_stack, token, name=f"bad {i}.mp4")
+        while started.status_code == 403:  # all 50 slots wait for a decision: wait for one
+            time.sleep(0.1)
+            started = start(own_stack, token, name=f"bad {i}.mp4")
+        assert started.status_code == 200, started.text
+        send(started.json(), b"\x89PNG" + b"x" * 64, content_type="image/png")
+
+    def run(cycles: range) -> None:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(cycle, cycles))
+        settled(own_stack, user, token, cycles.stop, timeout=180)
+
+    run(range(200))  # warm: every function's environments exist, caches are filled
+    before = resident_megabytes(own_stack.pid)
+    started = time.monotonic()
+    run(range(200, 1000))
+    after = resident_megabytes(own_stack.pid)
+    elapsed = time.monotonic() - started
+
+    token_view = view(own_stack, user, token)
+    assert len(token_view["uploads"]) == 1000
+    assert {u["status"] for u in token_view["uploads"]} == {"REJECTED"}
+    print(f"\n800 cycles: {before:.0f} MB -> {after:.0f} MB resident, {elapsed:.1f} s")
+    assert after - before < 80, (before, after)  # 100 KB a cycle at most: flat, not 17 MB a cycle
