@@ -15,6 +15,8 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local_stack.moto_fixes import snapshot_only_touched_items
+
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -31,6 +33,10 @@ def serialised(app: WsgiApp) -> WsgiApp:
 
 
 class _QuietHandler(MotoRequestHandler):
+    # Headers and body go out as separate writes: without TCP_NODELAY each answer waits out the
+    # client's delayed ACK (40 ms), and every AWS call of the local stack with it.
+    disable_nagle_algorithm = True
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # one line per AWS call drowns the functions' own logs
 
@@ -49,6 +55,7 @@ class Emulator:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
+        snapshot_only_touched_items()
         app = serialised(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port

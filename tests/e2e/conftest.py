@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -41,5 +43,50 @@ def create(stack: Stack, http: requests.Session) -> Callable[..., dict[str, Any]
         assert response.status_code == 200, response.text
         token: dict[str, Any] = response.json()
         return token
+
+    return make
+
+
+class EventLog:
+    """Every event the service puts on EventBridge, routed by a rule to a queue we read."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.sqs = stack.client("sqs")
+        events = stack.client("events")
+        self.queue_url = self.sqs.create_queue(QueueName=f"observer-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        rule = f"observe-{uuid.uuid4().hex[:8]}"
+        events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["upload-tokens"]}))
+        events.put_targets(Rule=rule, Targets=[{"Id": "observer", "Arn": arn}])
+        self.seen: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not messages:
+                return self.seen
+            for message in messages:
+                self.seen.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def about(self, upload_id: str) -> list[dict[str, Any]]:
+        return [event for event in self.drain() if event["detail"].get("uploadId") == upload_id]
+
+
+@pytest.fixture(scope="module")
+def event_log(stack: Stack) -> EventLog:
+    return EventLog(stack)
+
+
+@pytest.fixture
+def token_of(stack: Stack, http: requests.Session) -> Callable[..., str]:
+    def make(user: User, ttl: int = 300) -> str:
+        response = http.post(f"{stack.api}/upload-tokens", json={"ttl": ttl}, headers=user.headers())
+        assert response.status_code == 200, response.text
+        return str(response.json()["token"])
 
     return make

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
+import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import Published, Stack
@@ -260,7 +261,7 @@ def test_a_stale_read_cannot_time_out_a_token_whose_upload_just_started(lambda_e
     # given: an expired token read as idle (as from the lagging index), then an upload started on
     # it just before its expiry
     settings = get_settings().model_copy(update={"cleanup_grace_seconds": 3600})
-    repo, storage = default_repository(), default_storage()
+    repo = default_repository()
     created = datetime.now(UTC) - timedelta(seconds=120)
     stale = TokenRecord.new(generate_token(), "grace-race", 60, created)
     repo.create_token(stale, max_live=10_000)
@@ -277,3 +278,35 @@ def test_a_stale_read_cannot_time_out_a_token_whose_upload_just_started(lambda_e
     # then: the condition saw the upload in flight: nothing ended
     assert ended is False
     assert repo.get_token(stale.token).status is TokenStatus.PENDING  # type: ignore[union-attr]
+
+
+def test_every_unreadable_record_is_logged_counted_and_acknowledged(
+    invoke: Invoke,
+    published: Published,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    upload = seed_upload("unreadable-owner")
+    good = notification_message(upload, "u1")
+    record = json.loads(good["body"])["Records"][0]
+    bodies = [
+        {"Records": [1]},
+        ["x"],
+        [None],
+        {"Records": [{**record, "eventTime": "2026-11-22T08:00:01"}]},  # no timezone
+    ]
+    junk = [
+        {**good, "messageId": f"unreadable-{i}", "body": json.dumps(body)} for i, body in enumerate(bodies)
+    ]
+    capsys.readouterr()
+
+    result = invoke("ProcessUploadFunction", sqs_event(*junk, good))
+
+    assert result == {"batchItemFailures": []}  # acknowledged: retrying cannot make them readable
+    dropped = [r for r in caplog.records if r.getMessage() == "malformed record dropped"]
+    assert sorted(r.messageId for r in dropped) == [f"unreadable-{i}" for i in range(4)]  # type: ignore[attr-defined]
+    assert all(r.reason for r in dropped)  # type: ignore[attr-defined]
+    out = capsys.readouterr().out.splitlines()
+    emitted = [json.loads(line)["MalformedMessages"] for line in out if "MalformedMessages" in line]
+    assert [sum(value) if isinstance(value, list) else value for value in emitted] == [4]  # one flush
+    assert default_repository().get_upload(upload.upload_id).status is UploadStatus.ACCEPTED  # type: ignore[union-attr]

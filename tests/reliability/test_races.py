@@ -17,7 +17,8 @@ import pytest
 import requests
 
 from tests.conftest import Stack, User, new_user, running_stack
-from tests.e2e.test_uploads import CLIP, EventLog, send, start
+from tests.e2e.conftest import EventLog
+from tests.e2e.test_uploads import CLIP, send, start
 
 ALLOWANCE = 50
 PARAMETERS = (

@@ -110,3 +110,45 @@ def test_sign_in_tokens_are_short_lived() -> None:
     assert client["TokenValidityUnits"] == {"IdToken": "minutes", "AccessToken": "minutes"}
     assert "RefreshTokenValidity" not in client  # Cognito's default; revoke with a global sign-out
     assert resolver().resolve(client["IdTokenValidity"]) == "15"
+
+
+def test_the_tests_run_on_the_lambda_runtimes_python() -> None:
+    """A pass on another Python proves less (the review saw JSON nesting fail at depth 1,000 on 3.11
+    and at 20,000 on 3.13): `make test` builds its venv with the runtime's Python."""
+    import sys
+
+    runtime = TEMPLATE["Globals"]["Function"]["Runtime"]
+    assert runtime == f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def statements_of(function: str) -> list[dict[str, Any]]:
+    (policy,) = TEMPLATE["Resources"][function]["Properties"]["Policies"]
+    return list(policy["Statement"])
+
+
+def test_the_processor_may_list_the_bucket_so_a_missing_object_is_a_404() -> None:
+    """Without s3:ListBucket, S3 answers HeadObject of a missing key with 403, not 404, and the
+    processor's 'already gone' branch would retry instead of finishing (S3's HeadObject docs)."""
+    bucket_wide = [s for s in statements_of("ProcessUploadFunction") if "s3:ListBucket" in s["Action"]]
+    assert [s["Resource"] for s in bucket_wide] == [{"Fn::GetAtt": ["UploadsBucket", "Arn"]}]
+    assert "Condition" not in bucket_wide[0]  # a prefix condition would not apply to HeadObject
+
+
+def test_the_bucket_is_versioned_and_old_versions_go() -> None:
+    props = TEMPLATE["Resources"]["UploadsBucket"]["Properties"]
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = {rule["Id"]: rule for rule in props["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-stray-uploads"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert rules["remove-expired-delete-markers"]["ExpiredObjectDeleteMarker"] is True
+
+
+def test_open_uploads_are_found_by_target_expiry_without_a_scan() -> None:
+    indexes = TEMPLATE["Resources"]["TokensTable"]["Properties"]["GlobalSecondaryIndexes"]
+    (open_uploads,) = [index for index in indexes if index["IndexName"] == "OpenByTargetExpiry"]
+    assert [key["AttributeName"] for key in open_uploads["KeySchema"]] == ["openAll", "openUntil"]
+
+
+def test_only_admins_create_users() -> None:
+    """The emulator lets anyone sign up and confirm with any code; on AWS the pool refuses SignUp."""
+    pool = TEMPLATE["Resources"]["UserPool"]["Properties"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
