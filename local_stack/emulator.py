@@ -15,7 +15,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local_stack.moto_fixes import snapshot_only_touched_items
+from local_stack.moto_fixes import snapshot_only_touched_items, stop_tracking_instances
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -56,6 +56,7 @@ class Emulator:
 
     def start(self) -> None:
         snapshot_only_touched_items()
+        stop_tracking_instances()
         app = serialised(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port

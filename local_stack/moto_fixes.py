@@ -1,4 +1,9 @@
-"""Where moto's cost differs from DynamoDB's enough to break the local stack, mended in place.
+"""Where moto's costs grow with use enough to break the local stack, mended in place.
+
+moto keeps every model object it ever creates (`BaseModel.instances_tracked`, for its dashboard):
+every DynamoDB item version, every S3 object with its bytes (deleted ones included), every SQS
+message. In a long-running server that is a leak proportional to everything ever written;
+`stop_tracking_instances` stops it (the dashboard is not used here).
 
 moto 5.2's TransactWriteItems deep-copies every table a transaction names, once per item of the
 transaction, to roll back on failure. Each transaction then costs time and memory in proportion to
@@ -18,11 +23,25 @@ import copy
 import functools
 from typing import Any
 
+from moto.core.common_models import BaseModel
+from moto.core.model_instances import model_data
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
 _installed = False
+
+
+def stop_tracking_instances() -> None:
+    """moto's models are created as before, but no longer appended to their class's list."""
+
+    def untracked(cls: type[BaseModel], *args: Any, **kwargs: Any) -> BaseModel:
+        return super(BaseModel, cls).__new__(cls)
+
+    BaseModel.__new__ = staticmethod(untracked)  # type: ignore[method-assign]
+    for models in model_data.values():
+        for model in models.values():
+            model.instances_tracked = []  # type: ignore[attr-defined]
 
 
 def snapshot_only_touched_items() -> None:

@@ -166,6 +166,10 @@ def test_a_crash_halfway_is_completed_exactly_once_on_redelivery(
     finally:
         client.meta.events.unregister(event_name, crash)
     assert first == {"batchItemFailures": [{"itemIdentifier": message["messageId"]}]}
+    storage = default_storage()
+    if crash_at == "TransactWriteItems":  # undecided: nothing was moved or deleted
+        assert storage.head(upload.key) is not None and storage.head(upload.media_key) is None
+        assert default_repository().get_upload(upload.upload_id).status is UploadStatus.PENDING  # type: ignore[union-attr]
 
     second = process(invoke, message)  # the redelivery
     third = process(invoke, message)  # and a late duplicate of it
@@ -176,7 +180,6 @@ def test_a_crash_halfway_is_completed_exactly_once_on_redelivery(
     assert [u.status for u in uploads] == [UploadStatus.ACCEPTED]
     assert (token.uploads_accepted, token.uploads_open) == (1, 0)
     assert published.about(upload.upload_id) == ["Upload Accepted"]
-    storage = default_storage()
     assert storage.head(upload.key) is None
     assert storage.head(upload.media_key) is not None
 
@@ -190,8 +193,9 @@ def test_cleanup_survives_passing_throttling(
     hooks = [throttle("dynamodb", 2), throttle("s3", 2)]
 
     result = invoke("CleanupFunction", load_event("cleanup"))
+    while result["more"]:  # what other tests left expired comes first (oldest first)
+        result = invoke("CleanupFunction", load_event("cleanup"))
 
-    assert result["tokens_timed_out"] >= 1
     assert [hook.injected for hook in hooks] == [2, 2]
     assert default_repository().get_token_by_ref(upload.token_ref).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
     assert default_storage().head(upload.key) is None

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models.dynamo_type import Item
 
-from local_stack.moto_fixes import snapshot_only_touched_items
+from local_stack.moto_fixes import snapshot_only_touched_items, stop_tracking_instances
 
 
 @pytest.fixture
@@ -103,3 +103,14 @@ def test_a_transaction_copies_only_the_items_it_writes(table: Any, monkeypatch: 
     )
 
     assert copied["items"] <= 2  # moto alone copies the whole table per item: 1,000 here
+
+
+def test_models_are_no_longer_kept_after_they_are_gone(table: Any) -> None:
+    """moto appends every model object to its class's `instances_tracked` for its dashboard, so a
+    long-running emulator keeps every item version, S3 object and message it ever held."""
+    stop_tracking_instances()
+    for i in range(50):
+        table.put_item(TableName="t", Item={**key(f"k-{i}"), "n": {"N": str(i)}})
+        table.delete_item(TableName="t", Key=key(f"k-{i}"))
+
+    assert Item.instances_tracked == []  # type: ignore[attr-defined]
