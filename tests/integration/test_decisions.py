@@ -13,11 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.conftest import Published
-from tests.integration.test_processing import CLIP, notification_message, sqs_event
+from tests.integration.test_processing import CLIP, notification_message, seed_upload, sqs_event
 from upload_service import aws, expiry, tokens, uploads
 from upload_service.auth import Caller
 from upload_service.config import get_settings
-from upload_service.ids import generate_token
 from upload_service.models import TokenRecord, TokenStatus, UploadRecord, UploadStatus
 from upload_service.notifications import Arrival
 from upload_service.repository import default_repository
@@ -26,24 +25,11 @@ from upload_service.storage import default_storage
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
-def seed(owner: str, content: bytes = CLIP, declared: int | None = None) -> tuple[TokenRecord, UploadRecord]:
+def seed(owner: str, content: bytes = CLIP) -> tuple[TokenRecord, UploadRecord]:
     """A live token, one PENDING upload of it and the object, landed."""
-    now = datetime.now(UTC)
-    repo, storage = default_repository(), default_storage()
-    token = TokenRecord.new(generate_token(), owner, 600, now)
-    repo.create_token(token, max_live=10_000)
-    upload = UploadRecord(
-        token.ref,
-        uuid.uuid4().hex,
-        owner,
-        "take.mp4",
-        declared or len(content),
-        "video/mp4",
-        now,
-        now + timedelta(minutes=5),
-    )
-    repo.start_upload(upload, allowance=3, attempts=50, now=now, retention=timedelta(days=1))
-    storage.client.put_object(Bucket=storage.bucket, Key=upload.key, Body=content, ContentType="video/mp4")
+    upload = seed_upload(owner, content=content, declared=len(content))
+    token = default_repository().get_token_by_ref(upload.token_ref)
+    assert token is not None
     return token, upload
 
 

@@ -28,9 +28,16 @@ CLIP = b"\x00\x00\x00\x18ftypmp42" + b"y" * 50
 
 
 def seed_upload(
-    owner: str, *, ttl: int = 600, created: datetime | None = None, send: bool = True
+    owner: str,
+    *,
+    ttl: int = 600,
+    created: datetime | None = None,
+    send: bool = True,
+    content: bytes = CLIP,
+    declared: int = 4096,
 ) -> UploadRecord:
-    """A live token with one PENDING upload, and (optionally) the object, put directly."""
+    """A live token with one PENDING upload (of `declared` bytes), and (optionally) the object,
+    `content`, put directly."""
     now = created or datetime.now(UTC)
     repo = default_repository()
     token = TokenRecord.new(generate_token(), owner, ttl, now)
@@ -40,7 +47,7 @@ def seed_upload(
         uuid.uuid4().hex,
         owner,
         "take 1+2.mp4",
-        4096,
+        declared,
         "video/mp4",
         now,
         now + timedelta(seconds=min(ttl, 600)),
@@ -48,7 +55,9 @@ def seed_upload(
     repo.start_upload(upload, allowance=3, attempts=50, retention=timedelta(days=1), now=now)
     if send:
         storage = default_storage()
-        storage.client.put_object(Bucket=storage.bucket, Key=upload.key, Body=CLIP, ContentType="video/mp4")
+        storage.client.put_object(
+            Bucket=storage.bucket, Key=upload.key, Body=content, ContentType="video/mp4"
+        )
     return upload
 
 
