@@ -160,7 +160,7 @@ def test_target_obtained_before_revocation_is_rejected_after_it(
     send(target)  # S3 does not re-check a URL handed out earlier
 
     deadline = time.monotonic() + 20
-    while keys(stack, f"uploads/{token}/") and time.monotonic() < deadline:
+    while keys(stack, f"uploads/{target['uploadId']}/") and time.monotonic() < deadline:
         time.sleep(0.05)
     assert keys(stack, f"uploads/{target['uploadId']}/") == []
     assert keys(stack, f"media/{user.sub}/") == []
