@@ -25,6 +25,11 @@ class Settings(BaseModel):
     allowed_content_types: frozenset[str] = Field(frozenset(), alias="ALLOWED_CONTENT_TYPES")
     uploads_per_token: int = Field(10, alias="UPLOADS_PER_TOKEN", ge=1)
     upload_attempts_per_token: int = Field(50, alias="UPLOAD_ATTEMPTS_PER_TOKEN", ge=1)
+
+    @property
+    def upload_attempts(self) -> int:
+        """Uploads one token may start in all: never fewer than it may have accepted."""
+        return max(self.upload_attempts_per_token, self.uploads_per_token)
     upload_target_ttl: int = Field(900, alias="UPLOAD_TARGET_TTL", ge=1)
     upload_rate_limit_per_minute: int = Field(30, alias="UPLOAD_RATE_LIMIT_PER_MINUTE", ge=1)
     cleanup_batch_size: int = Field(200, alias="CLEANUP_BATCH_SIZE", ge=1)
@@ -43,8 +48,6 @@ class Settings(BaseModel):
     def _default_within_max(self) -> Settings:
         if self.ttl_default > self.ttl_max:
             raise ValueError("TOKEN_TTL_DEFAULT must not exceed TOKEN_TTL_MAX")
-        if self.upload_attempts_per_token < self.uploads_per_token:
-            raise ValueError("UPLOAD_ATTEMPTS_PER_TOKEN must be at least UPLOADS_PER_TOKEN")
         return self
 
 

@@ -73,7 +73,7 @@ def start_upload(
     retention = timedelta(days=settings.record_retention_days)
     try:
         repo.start_upload(
-            upload, settings.uploads_per_token, settings.upload_attempts_per_token, now, retention
+            upload, settings.uploads_per_token, settings.upload_attempts, now, retention
         )
     except UploadLimitReached:
         current = repo.get_token_by_ref(record.ref)
@@ -157,8 +157,11 @@ def process_arrival(
                 upload = repo.reject_upload(
                     upload, UploadStatus.REJECTED, verdict, now, stored, token_exists=token is not None
                 )
-        except UploadDecided:
-            upload = repo.get_upload(upload.upload_id) or upload  # another delivery decided it first
+        except UploadDecided:  # another delivery, a revoke or the cleanup decided it first
+            decided = repo.get_upload(upload.upload_id)
+            if decided is None:
+                return Decision("gone", upload_id=upload.upload_id)  # purged with its token
+            upload = decided
         except TokenChanged:
             continue  # the token left the live set (for good): judge again
     return _finish(repo, storage, upload, settings, now)
