@@ -161,12 +161,16 @@ def _measure(info: dict[str, Any], n: int) -> list[dict[str, Any]]:
         (
             "DELETE /upload-tokens/{token}",
             lambda: http.delete(f"{api}/upload-tokens/{spare.pop()}", headers=headers),
-            lambda: (update(), get(), transact(3)),
+            lambda: (update(), get(), transact(3), query()),  # query: its undecided uploads
         ),
         (
             "POST /upload",
             lambda: http.post(f"{api}/upload", params={"token": token}, json=body),
-            lambda: (update(), get(), transact(2)),
+            lambda: (
+                get(),
+                update(),
+                transact(3),
+            ),  # the token, its rate window, reservation + upload + pointer
         ),
     ]
     rows = []

@@ -25,17 +25,17 @@ class Settings(BaseModel):
     allowed_content_types: frozenset[str] = Field(frozenset(), alias="ALLOWED_CONTENT_TYPES")
     uploads_per_token: int = Field(10, alias="UPLOADS_PER_TOKEN", ge=1)
     upload_attempts_per_token: int = Field(50, alias="UPLOAD_ATTEMPTS_PER_TOKEN", ge=1)
-
-    @property
-    def upload_attempts(self) -> int:
-        """Uploads one token may start in all: never fewer than it may have accepted."""
-        return max(self.upload_attempts_per_token, self.uploads_per_token)
     upload_target_ttl: int = Field(900, alias="UPLOAD_TARGET_TTL", ge=1)
     upload_rate_limit_per_minute: int = Field(30, alias="UPLOAD_RATE_LIMIT_PER_MINUTE", ge=1)
     cleanup_batch_size: int = Field(200, alias="CLEANUP_BATCH_SIZE", ge=1)
     cleanup_grace_seconds: int = Field(600, alias="CLEANUP_GRACE_SECONDS", ge=0)
     event_bus_name: str = Field("default", alias="EVENT_BUS_NAME", min_length=1)
     problem_base_url: str = Field("https://docs.api.video/reference/", alias="PROBLEM_TYPE_BASE_URL")
+
+    @property
+    def upload_attempts(self) -> int:
+        """Uploads one token may start in all: never fewer than it may have accepted."""
+        return max(self.upload_attempts_per_token, self.uploads_per_token)
 
     @field_validator("allowed_content_types", mode="before")
     @classmethod

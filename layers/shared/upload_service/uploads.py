@@ -72,9 +72,7 @@ def start_upload(
     )
     retention = timedelta(days=settings.record_retention_days)
     try:
-        repo.start_upload(
-            upload, settings.uploads_per_token, settings.upload_attempts, now, retention
-        )
+        repo.start_upload(upload, settings.uploads_per_token, settings.upload_attempts, now, retention)
     except UploadLimitReached:
         current = repo.get_token_by_ref(record.ref)
         if current is None or not current.is_live(now):
