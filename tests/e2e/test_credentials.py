@@ -127,3 +127,23 @@ def test_a_rejected_upload_event_carries_what_arrived(
     assert event["detail"]["etag"] and event["detail"]["versionId"]
     assert event["detail"]["key"] == target["key"]
     assert secrets_in(json.dumps(event)) == []
+
+
+def test_an_upload_rejected_before_it_landed_reports_what_landed(
+    stack: Stack, http: requests.Session, user: User, token_of: Callable[..., str], event_log: EventLog
+) -> None:
+    """Revoking decides the open upload at once; the file sent later is deleted and its event still
+    says what arrived."""
+    token = token_of(user)
+    target = start(stack, token).json()
+    assert http.delete(f"{stack.api}/upload-tokens/{token}", headers=user.headers()).status_code == 204
+
+    send(target)
+
+    deadline = time.monotonic() + 20
+    while not (events := event_log.about(target["uploadId"])) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (event,) = events
+    assert (event["detail"]["status"], event["detail"]["reason"]) == ("REJECTED", "token revoked")
+    assert event["detail"]["size"] == len(CLIP)
+    assert event["detail"]["etag"] and event["detail"]["versionId"]

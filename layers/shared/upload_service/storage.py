@@ -99,17 +99,21 @@ class Storage:
     def exists(self, key: str) -> bool:
         return self.head(key) is not None
 
-    def purge(self, key: str, version_id: str | None = None) -> None:
+    def purge(self, key: str, version_id: str | None = None) -> StoredObject | None:
         """Delete `key` for good: the version named, then whatever version is current, until none is
         (deleting by version id leaves no delete marker behind). Idempotent. A key written again and
-        again while this runs is left to the bucket's lifecycle rule after PURGE_ROUNDS."""
+        again while this runs is left to the bucket's lifecycle rule after PURGE_ROUNDS. Returns the
+        first object it found there (None if it found none or only the version named)."""
         if version_id:
             self._delete_version(key, version_id)
+        found = None
         for _ in range(PURGE_ROUNDS):
             current = self.head(key)
             if current is None:
-                return
+                break
+            found = found or current
             self._delete_version(key, current.version_id)
+        return found
 
     def _delete_version(self, key: str, version_id: str | None) -> None:
         with aws.unavailable_when_throttled():

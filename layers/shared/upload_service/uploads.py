@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -173,7 +173,9 @@ def _finish(
     out once (claimed by a conditional write first, the claim given back if publishing fails)."""
     if upload.status is UploadStatus.ACCEPTED:
         _deliver(storage, upload)
-    storage.purge(upload.key, upload.version_id)
+    found = storage.purge(upload.key, upload.version_id)
+    if upload.object_size is None and found is not None:  # decided before it landed (revoke, cleanup)
+        upload = replace(upload, object_size=found.size, etag=found.etag, version_id=found.version_id)
     if upload.status is UploadStatus.ACCEPTED:
         retention = timedelta(days=settings.record_retention_days)
         repo.close_if_full(upload.token_ref, settings.uploads_per_token, now, retention)
