@@ -98,8 +98,9 @@ def _event(name: str, sub: str | None = None, admin: bool = False, **changes: An
 
 def _seed(count: int, owner: str, ttl: int, created: datetime) -> list[str]:
     """Tokens written directly in batches (counters included), as creates would leave them."""
-    from upload_service.models import TokenRecord
-    from upload_service.repository import default_repository, token_item
+    from upload_service.data.items import token_item
+    from upload_service.records import TokenRecord
+    from upload_service.repository import default_repository
 
     repo = default_repository()
     tokens = [TokenRecord.new("to" + uuid.uuid4().hex[:22], owner, ttl, created) for _ in range(count)]

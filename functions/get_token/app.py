@@ -10,8 +10,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from upload_service import tokens
 from upload_service.api import create_app, current_caller, json_response
 from upload_service.config import get_settings
+from upload_service.data.table import default_store
+from upload_service.data.tokens import TokenStore
 from upload_service.observability import logger, metrics
-from upload_service.repository import default_repository
 
 settings = get_settings()
 app = create_app()
@@ -19,7 +20,9 @@ app = create_app()
 
 @app.get("/upload-tokens/<upload_token>")
 def get_token(upload_token: str) -> Response[str]:
-    detail = tokens.token_detail(default_repository(), current_caller(app), upload_token, datetime.now(UTC))
+    detail = tokens.token_detail(
+        default_store(TokenStore), current_caller(app), upload_token, datetime.now(UTC)
+    )
     return json_response(detail)
 
 

@@ -10,9 +10,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from upload_service import tokens
 from upload_service.api import create_app, current_caller, json_response, parse_query
 from upload_service.config import get_settings
+from upload_service.data.table import default_store
+from upload_service.data.tokens import TokenStore
 from upload_service.models import ListTokensQuery
 from upload_service.observability import logger, metrics
-from upload_service.repository import default_repository
 
 settings = get_settings()
 app = create_app()
@@ -21,7 +22,9 @@ app = create_app()
 @app.get("/upload-tokens")
 def list_tokens() -> Response[str]:
     query = parse_query(app, ListTokensQuery)
-    page = tokens.list_tokens(default_repository(), current_caller(app), query, settings, datetime.now(UTC))
+    page = tokens.list_tokens(
+        default_store(TokenStore), current_caller(app), query, settings, datetime.now(UTC)
+    )
     return json_response(page)
 
 

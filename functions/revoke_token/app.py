@@ -8,12 +8,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from upload_service import tokens
+from upload_service import revocation
 from upload_service.api import create_app, current_caller
 from upload_service.config import get_settings
+from upload_service.data.table import default_store
+from upload_service.data.uploads import UploadStore
 from upload_service.ids import mask
 from upload_service.observability import logger, metrics
-from upload_service.repository import default_repository
 
 settings = get_settings()
 app = create_app()
@@ -21,7 +22,9 @@ app = create_app()
 
 @app.delete("/upload-tokens/<upload_token>")
 def revoke_token(upload_token: str) -> Response[str]:
-    tokens.revoke(default_repository(), current_caller(app), upload_token, settings, datetime.now(UTC))
+    revocation.revoke(
+        default_store(UploadStore), current_caller(app), upload_token, settings, datetime.now(UTC)
+    )
     logger.info("token revoked", extra={"token": mask(upload_token)})
     metrics.add_metric(name="TokensRevoked", unit=MetricUnit.Count, value=1)
     return Response(status_code=204, body="")

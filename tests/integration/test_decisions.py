@@ -14,11 +14,11 @@ from typing import Any
 
 from tests.conftest import Published
 from tests.integration.test_processing import CLIP, notification_message, seed_upload, sqs_event
-from upload_service import aws, expiry, tokens, uploads
+from upload_service import aws, expiry, revocation, uploads
 from upload_service.auth import Caller
 from upload_service.config import get_settings
-from upload_service.models import TokenRecord, TokenStatus, UploadRecord, UploadStatus
 from upload_service.notifications import Arrival
+from upload_service.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus
 from upload_service.repository import default_repository
 from upload_service.storage import default_storage
 
@@ -68,7 +68,9 @@ def media_of(owner: str) -> dict[str, tuple[bytes, str]]:
 
 def revoke(token: TokenRecord) -> Callable[[], object]:
     owner = Caller(user_id=token.user_id, username="owner", groups=frozenset(), is_admin=False)
-    return lambda: tokens.revoke(default_repository(), owner, token.token, get_settings(), datetime.now(UTC))
+    return lambda: revocation.revoke(
+        default_repository(), owner, token.token, get_settings(), datetime.now(UTC)
+    )
 
 
 def test_a_revoke_before_the_decision_rejects_and_moves_nothing(invoke: Invoke, published: Published) -> None:

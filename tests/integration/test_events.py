@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.conftest import EVENTS, load_event, template_functions
 from upload_service.ids import token_ref
-from upload_service.models import TokenRecord, UploadRecord, UploadStatus
+from upload_service.records import TokenRecord, UploadRecord, UploadStatus
 from upload_service.repository import default_repository, token_key
 from upload_service.storage import default_storage
 

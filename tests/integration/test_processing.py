@@ -19,7 +19,7 @@ from tests.integration.conftest import load_event
 from upload_service import aws, expiry
 from upload_service.config import get_settings
 from upload_service.ids import generate_token
-from upload_service.models import TokenRecord, TokenStatus, UploadRecord, UploadStatus
+from upload_service.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus
 from upload_service.repository import default_repository
 from upload_service.storage import default_storage
 

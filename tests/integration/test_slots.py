@@ -16,12 +16,13 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from tests.conftest import load_event
-from upload_service import aws, expiry, tokens, uploads
+from upload_service import aws, expiry, revocation, tokens, uploads
 from upload_service.auth import Caller
 from upload_service.config import get_settings
 from upload_service.errors import ActiveTokenLimitReached, TokenNotFound, UploadLimitReached
 from upload_service.ids import generate_token
-from upload_service.models import StartUploadRequest, TokenRecord, TokenStatus, UploadStatus
+from upload_service.models import StartUploadRequest
+from upload_service.records import TokenRecord, TokenStatus, UploadStatus
 from upload_service.repository import Repository, default_repository
 from upload_service.storage import default_storage
 
@@ -96,7 +97,7 @@ def test_revoking_decides_the_open_uploads_and_every_item_is_purged_later(lambda
     now = datetime.now(UTC)
     targets = [uploads.start_upload(repo, storage, record, request(), settings, now) for _ in range(2)]
 
-    tokens.revoke(repo, caller(owner), record.token, settings, now)
+    revocation.revoke(repo, caller(owner), record.token, settings, now)
 
     for target in targets:
         upload = repo.get_upload(target.upload_id)
@@ -134,7 +135,7 @@ def test_a_revoke_racing_a_start_is_a_404(lambda_env: dict[str, str]) -> None:
     repo, storage = default_repository(), default_storage()
     owner = f"slots-{uuid.uuid4().hex[:8]}"
     record = live_token(owner)
-    tokens.revoke(repo, caller(owner), record.token, settings, datetime.now(UTC))
+    revocation.revoke(repo, caller(owner), record.token, settings, datetime.now(UTC))
 
     with pytest.raises(TokenNotFound):  # `record` as read just before the revoke
         uploads.start_upload(repo, storage, record, request(), settings, datetime.now(UTC))

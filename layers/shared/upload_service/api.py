@@ -16,10 +16,11 @@ from pydantic import BaseModel, ValidationError
 from upload_service import aws
 from upload_service.auth import Caller, caller_from_event
 from upload_service.config import Settings, get_settings
+from upload_service.data.rate_windows import RateWindow, RateWindows
+from upload_service.data.table import default_store
 from upload_service.errors import BadRequest, FieldProblem, ProblemError, RateLimited, ServiceUnavailable
 from upload_service.models import Problem, ProblemDetail
 from upload_service.observability import logger
-from upload_service.repository import RateWindow, default_repository
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
@@ -50,7 +51,7 @@ def create_app(
         key = key_of(resolver)
         try:
             window = (
-                default_repository().count_request(key, limit, RATE_WINDOW_SECONDS, time.time())
+                default_store(RateWindows).count_request(key, limit, RATE_WINDOW_SECONDS, time.time())
                 if key is not None
                 else RateWindow(hits=0, reset_after=_seconds_to_next_window())
             )

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from upload_service.config import Settings
-from upload_service.models import TokenRecord, TokenStatus, UploadRecord, UploadStatus
-from upload_service.repository import Repository, TokenChanged, UploadDecided
+from upload_service.data.tokens import TokenChanged
+from upload_service.data.uploads import UploadDecided, UploadStore
+from upload_service.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus
 from upload_service.storage import Storage
 
 TARGET_EXPIRED = "upload target expired unused"
@@ -26,7 +27,7 @@ class CleanupReport:
     more: bool = False
 
 
-def clean_up(repo: Repository, storage: Storage, settings: Settings, now: datetime) -> CleanupReport:
+def clean_up(repo: UploadStore, storage: Storage, settings: Settings, now: datetime) -> CleanupReport:
     """One run: EXPIRED the uploads whose target ran out unused, then TIMED_OUT the live tokens past
     expiry, at most `cleanup_batch_size` of each (the next run continues).
 
@@ -49,7 +50,7 @@ def clean_up(repo: Repository, storage: Storage, settings: Settings, now: dateti
     return report
 
 
-def time_out_expired(repo: Repository, record: TokenRecord, settings: Settings, now: datetime) -> bool:
+def time_out_expired(repo: UploadStore, record: TokenRecord, settings: Settings, now: datetime) -> bool:
     """TIMED_OUT an expired live token that has no undecided upload left; False if it still has one
     (its target is in its grace period) or someone else ended it first. The condition re-checks that
     no upload is open, as the index it was read from may lag behind an upload started at the end."""
@@ -58,7 +59,7 @@ def time_out_expired(repo: Repository, record: TokenRecord, settings: Settings, 
 
 
 def expire_upload(
-    repo: Repository,
+    repo: UploadStore,
     storage: Storage | None,
     upload: UploadRecord,
     reason: str,
@@ -79,7 +80,7 @@ def expire_upload(
     return True
 
 
-def decide_open_uploads(repo: Repository, record: TokenRecord, now: datetime) -> int:
+def decide_open_uploads(repo: UploadStore, record: TokenRecord, now: datetime) -> int:
     """A revoked token's undecided uploads, REJECTED at once (at most its allowance of them)."""
     return sum(
         expire_upload(repo, None, upload, TOKEN_REVOKED, now, UploadStatus.REJECTED)

@@ -1,12 +1,11 @@
 """The api.video wire shape (camelCase, ISO-8601 with milliseconds) lives here only, with the
-rules a request body is validated against."""
+rules a request body is validated against. What is stored is in `records`."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -23,119 +22,14 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from upload_service.config import Settings
-from upload_service.ids import token_ref
+from upload_service.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus, isoformat
 
 MAX_FILE_NAME = 200
 #: Letters, digits, marks, space and `._-()+,@` : no separators, no control or format characters.
 _FILE_NAME = re.compile(r"[\w .\-()+,@]+")
 
 
-def isoformat(moment: datetime) -> str:
-    """`2020-12-02T10:26:46.000Z`: UTC, milliseconds, a `Z` suffix."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def parse_isoformat(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 Timestamp = Annotated[datetime, PlainSerializer(isoformat, return_type=str)]
-
-
-class TokenStatus(StrEnum):
-    """Kaltura's upload-token lifecycle; PENDING and PARTIAL_UPLOAD tokens are live (usable)."""
-
-    PENDING = "PENDING"
-    PARTIAL_UPLOAD = "PARTIAL_UPLOAD"
-    FULL_UPLOAD = "FULL_UPLOAD"
-    CLOSED = "CLOSED"
-    TIMED_OUT = "TIMED_OUT"
-    DELETED = "DELETED"
-
-
-LIVE_STATUSES = frozenset({TokenStatus.PENDING, TokenStatus.PARTIAL_UPLOAD})
-
-
-@dataclass(frozen=True)
-class TokenRecord:
-    """A token as stored: who owns it, when it dies, where it is in its lifecycle.
-
-    `uploads_reserved` counts uploads started and not rejected (what the allowance limits),
-    `uploads_open` those not decided yet, `uploads_accepted` those accepted.
-    """
-
-    token: str
-    user_id: str
-    ttl: int
-    created_at: datetime
-    expires_at: datetime | None
-    status: TokenStatus = TokenStatus.PENDING
-    uploads_reserved: int = 0
-    uploads_open: int = 0
-    uploads_accepted: int = 0
-
-    def is_expired(self, now: datetime) -> bool:
-        return self.expires_at is not None and self.expires_at <= now
-
-    def is_live(self, now: datetime) -> bool:
-        return self.status in LIVE_STATUSES and not self.is_expired(now)
-
-    def effective_status(self, now: datetime) -> TokenStatus:
-        """The status a reader sees: a live token past its expiry is TIMED_OUT even before cleanup runs."""
-        if self.status in LIVE_STATUSES and self.is_expired(now):
-            return TokenStatus.TIMED_OUT
-        return self.status
-
-    @property
-    def ref(self) -> str:
-        """The key of this token's records (see `ids.token_ref`)."""
-        return token_ref(self.token)
-
-    @classmethod
-    def new(cls, token: str, user_id: str, ttl: int, now: datetime) -> TokenRecord:
-        expires_at = now + timedelta(seconds=ttl) if ttl else None
-        return cls(token=token, user_id=user_id, ttl=ttl, created_at=now, expires_at=expires_at)
-
-
-class UploadStatus(StrEnum):
-    PENDING = "PENDING"
-    ACCEPTED = "ACCEPTED"
-    REJECTED = "REJECTED"
-    EXPIRED = "EXPIRED"
-
-
-@dataclass(frozen=True)
-class UploadRecord:
-    """One upload started with a token: what was declared, and what became of it.
-
-    It names its token by reference only (`token_ref`): the token string is a credential and lives
-    in the token's own record. `version_id` and `etag` pin the object the decision was made on.
-    """
-
-    token_ref: str
-    upload_id: str
-    user_id: str
-    file_name: str
-    file_size: int
-    content_type: str
-    created_at: datetime
-    target_expires_at: datetime
-    status: UploadStatus = UploadStatus.PENDING
-    reason: str | None = None
-    object_size: int | None = None
-    etag: str | None = None
-    version_id: str | None = None
-    event_sent: bool = False
-
-    @property
-    def key(self) -> str:
-        """Where the client uploads it: the upload id (random) and the file name, never the token."""
-        return f"uploads/{self.upload_id}/{self.file_name}"
-
-    @property
-    def media_key(self) -> str:
-        """Where an accepted upload ends up, attributed to the token's owner."""
-        return f"media/{self.user_id}/{self.upload_id}/{self.file_name}"
 
 
 class WireModel(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any
 
 from upload_service import aws
 from upload_service.config import get_settings
-from upload_service.models import UploadRecord
+from upload_service.records import UploadRecord
 
 SOURCE = "upload-tokens"
 ACCEPTED = "Upload Accepted"

@@ -1,26 +1,19 @@
-"""Token logic: minting, visibility, revocation and listing. Plain functions over a Repository."""
+"""Token logic: minting, visibility and listing. Plain functions over the token store (revoking, which
+also decides a token's uploads, is in `revocation`)."""
 
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from upload_service.auth import Caller
 from upload_service.config import Settings
+from upload_service.data.tokens import TokenIdTaken, TokenStore
 from upload_service.errors import ActiveTokenLimitReached, BadRequest, TokenNotFound
-from upload_service.expiry import decide_open_uploads
 from upload_service.ids import generate_token, is_token_id, token_ref
-from upload_service.models import (
-    ListTokensQuery,
-    TokenDetail,
-    TokenList,
-    TokenRecord,
-    TokenStatus,
-    UploadInfo,
-    UploadToken,
-)
+from upload_service.models import ListTokensQuery, TokenDetail, TokenList, UploadInfo, UploadToken
 from upload_service.pagination import build_pagination, page_window
-from upload_service.repository import Repository, TokenIdTaken
+from upload_service.records import TokenRecord, TokenStatus
 
 LIST_PATH = "/upload-tokens"
 
@@ -40,7 +33,7 @@ def resolve_ttl(requested: int | None, caller: Caller, settings: Settings) -> in
     return requested
 
 
-def mint(repo: Repository, caller: Caller, ttl: int | None, settings: Settings, now: datetime) -> UploadToken:
+def mint(repo: TokenStore, caller: Caller, ttl: int | None, settings: Settings, now: datetime) -> UploadToken:
     """A new token, counted against the caller's cap of live, unexpired tokens.
 
     The owner's counter also counts tokens that expired and await the cleanup; at the cap those are
@@ -61,7 +54,7 @@ def mint(repo: Repository, caller: Caller, ttl: int | None, settings: Settings, 
     raise ActiveTokenLimitReached(detail=f"At most {cap} live tokens per user.")
 
 
-def _create(repo: Repository, caller: Caller, ttl: int, max_live: int, now: datetime) -> UploadToken:
+def _create(repo: TokenStore, caller: Caller, ttl: int, max_live: int, now: datetime) -> UploadToken:
     for _ in range(3):
         record = TokenRecord.new(generate_token(), caller.user_id, ttl, now)
         try:
@@ -81,11 +74,11 @@ def _visible(record: TokenRecord | None, caller: Caller) -> TokenRecord:
     return record
 
 
-def find_visible(repo: Repository, caller: Caller, token: str) -> TokenRecord:
+def find_visible(repo: TokenStore, caller: Caller, token: str) -> TokenRecord:
     return _visible(repo.get_token(token) if is_token_id(token) else None, caller)
 
 
-def token_detail(repo: Repository, caller: Caller, token: str, now: datetime) -> TokenDetail:
+def token_detail(repo: TokenStore, caller: Caller, token: str, now: datetime) -> TokenDetail:
     """The token with its uploads (one Query), for its owner or an admin."""
     record, uploads = repo.get_token_with_uploads(token_ref(token)) if is_token_id(token) else (None, [])
     visible = _visible(record, caller)
@@ -95,23 +88,8 @@ def token_detail(repo: Repository, caller: Caller, token: str, now: datetime) ->
     )
 
 
-def revoke(repo: Repository, caller: Caller, token: str, settings: Settings, now: datetime) -> None:
-    """Revoke at once: the token leaves the live indexes and its owner's count in one transaction,
-    then its undecided uploads are REJECTED (an object still on its way is deleted when it lands).
-
-    The status write is conditional on the status read; a lost race (an upload accepted, the token
-    closed or timed out meanwhile) reads again, and a status is never left for a live one, so this
-    ends after a few reads at most."""
-    retention = timedelta(days=settings.record_retention_days)
-    while True:
-        record = find_visible(repo, caller, token)
-        if repo.end_token(record, TokenStatus.DELETED, now, retention):
-            break
-    decide_open_uploads(repo, record, now)
-
-
 def list_tokens(
-    repo: Repository, caller: Caller, query: ListTokensQuery, settings: Settings, now: datetime
+    repo: TokenStore, caller: Caller, query: ListTokensQuery, settings: Settings, now: datetime
 ) -> TokenList:
     """A page of live tokens: everyone's for admins (or one user's with `userId`), else the caller's."""
     if query.user_id is not None and not caller.is_admin and query.user_id != caller.user_id:

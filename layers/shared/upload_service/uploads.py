@@ -11,17 +11,11 @@ from typing import Any
 from upload_service.config import Settings
 from upload_service.errors import BadRequest, TokenNotFound, UploadLimitReached
 from upload_service.ids import is_token_id, mask
-from upload_service.models import (
-    StartUploadRequest,
-    TokenRecord,
-    TokenStatus,
-    UploadRecord,
-    UploadStatus,
-    UploadTarget,
-)
+from upload_service.models import StartUploadRequest, UploadTarget
 from upload_service.notifications import Arrival
 from upload_service.observability import logger
 from upload_service.publisher import ACCEPTED, REJECTED, publish, upload_detail
+from upload_service.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus
 from upload_service.repository import Repository, TokenChanged, UploadDecided
 from upload_service.storage import Storage, StoredObject
 

@@ -1,0 +1,1 @@
+"""All DynamoDB access: one table, one module per item kind, keys designed so that no request Scans."""

@@ -1,0 +1,40 @@
+"""Event claims: the right to publish an upload's event, held on the upload item (`eventSent`)."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from upload_service import aws
+from upload_service.data.items import (
+    upload_key,
+)
+from upload_service.data.table import Table
+from upload_service.records import UploadRecord
+
+
+class EventClaims(Table):
+    def claim_event(self, upload: UploadRecord) -> bool:
+        """Claim the right to publish this upload's event; True for exactly one caller."""
+        try:
+            with aws.unavailable_when_throttled():
+                self.client.update_item(
+                    TableName=self.table_name,
+                    Key=upload_key(upload.token_ref, upload.upload_id),
+                    UpdateExpression="SET eventSent = :yes",
+                    ConditionExpression="attribute_exists(PK) AND attribute_not_exists(eventSent)",
+                    ExpressionAttributeValues={":yes": {"BOOL": True}},
+                )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_event(self, upload: UploadRecord) -> None:
+        """Give the claim back when publishing failed, so a retry publishes."""
+        with aws.unavailable_when_throttled():
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=upload_key(upload.token_ref, upload.upload_id),
+                UpdateExpression="REMOVE eventSent",
+            )

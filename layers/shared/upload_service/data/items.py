@@ -1,0 +1,142 @@
+"""The table's items as DynamoDB stores them: keys, and records to and from items.
+
+<ref> is `ids.token_ref(token)`: the token string itself is stored in its own record only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from upload_service.records import (
+    LIVE_STATUSES,
+    TokenRecord,
+    TokenStatus,
+    UploadRecord,
+    UploadStatus,
+    isoformat,
+    parse_isoformat,
+)
+
+ALL = "ALL"
+NEVER = "9999-12-31T23:59:59.999Z"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in values.items() if value is not None}
+
+
+def _from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def token_key(ref: str) -> dict[str, Any]:
+    return _to_item({"PK": f"TOKEN#{ref}", "SK": "TOKEN"})
+
+
+def _pointer_key(upload_id: str) -> dict[str, Any]:
+    return _to_item({"PK": f"UPLOAD#{upload_id}", "SK": "UPLOAD"})
+
+
+def _user_counter_key(user_id: str) -> dict[str, Any]:
+    return _to_item({"PK": f"USER#{user_id}", "SK": "COUNTERS"})
+
+
+def _global_counter_key(shard: int) -> dict[str, Any]:
+    return _to_item({"PK": "COUNTERS#ALL", "SK": f"SHARD#{shard}"})
+
+
+def _expiry_bound(now: datetime) -> str:
+    """Sorts after every `expirySort` of a token expired at `now` and before any still live."""
+    return isoformat(now) + "$"  # "$" follows the "#" that separates expiry and token
+
+
+def token_item(record: TokenRecord) -> dict[str, Any]:
+    live = record.status in LIVE_STATUSES
+    expires = isoformat(record.expires_at) if record.expires_at else None
+    return _to_item(
+        {
+            "PK": f"TOKEN#{record.ref}",
+            "SK": "TOKEN",
+            "token": record.token,
+            "userId": record.user_id,
+            "ttl": record.ttl,
+            "createdAt": isoformat(record.created_at),
+            "expiresAt": expires,
+            "status": record.status.value,
+            "createdSort": f"{isoformat(record.created_at)}#{record.ref}",
+            "expirySort": f"{expires or NEVER}#{record.ref}",
+            "activeOwner": record.user_id if live else None,
+            "activeAll": ALL if live else None,
+            "uploadsReserved": record.uploads_reserved,
+            "uploadsOpen": record.uploads_open,
+            "uploadsAccepted": record.uploads_accepted,
+        }
+    )
+
+
+def record_from_item(item: Mapping[str, Any]) -> TokenRecord:
+    values = _from_item(item)
+    return TokenRecord(
+        token=values["token"],
+        user_id=values["userId"],
+        ttl=int(values["ttl"]),
+        created_at=parse_isoformat(values["createdAt"]),
+        expires_at=parse_isoformat(values["expiresAt"]) if values.get("expiresAt") else None,
+        status=TokenStatus(values["status"]),
+        uploads_reserved=int(values.get("uploadsReserved", 0)),
+        uploads_open=int(values.get("uploadsOpen", 0)),
+        uploads_accepted=int(values.get("uploadsAccepted", 0)),
+    )
+
+
+def upload_key(ref: str, upload_id: str) -> dict[str, Any]:
+    return _to_item({"PK": f"TOKEN#{ref}", "SK": f"UPLOAD#{upload_id}"})
+
+
+def upload_item(upload: UploadRecord, retention: timedelta) -> dict[str, Any]:
+    """A PENDING upload: in the open-uploads index until decided, purged `retention` after its target
+    expires at the latest (every decision sets an earlier `purgeAt` of its own)."""
+    return _to_item(
+        {
+            **{name: value["S"] for name, value in upload_key(upload.token_ref, upload.upload_id).items()},
+            "tokenRef": upload.token_ref,
+            "uploadId": upload.upload_id,
+            "userId": upload.user_id,
+            "fileName": upload.file_name,
+            "fileSize": upload.file_size,
+            "contentType": upload.content_type,
+            "createdAt": isoformat(upload.created_at),
+            "targetExpiresAt": isoformat(upload.target_expires_at),
+            "status": upload.status.value,
+            "openAll": ALL,
+            "openUntil": f"{isoformat(upload.target_expires_at)}#{upload.upload_id}",
+            "purgeAt": int((upload.target_expires_at + retention).timestamp()),
+        }
+    )
+
+
+def upload_from_item(item: Mapping[str, Any]) -> UploadRecord:
+    values = _from_item(item)
+    return UploadRecord(
+        token_ref=values["tokenRef"],
+        upload_id=values["uploadId"],
+        user_id=values["userId"],
+        file_name=values["fileName"],
+        file_size=int(values["fileSize"]),
+        content_type=values["contentType"],
+        created_at=parse_isoformat(values["createdAt"]),
+        target_expires_at=parse_isoformat(values["targetExpiresAt"]),
+        status=UploadStatus(values["status"]),
+        reason=values.get("reason"),
+        object_size=int(values["objectSize"]) if "objectSize" in values else None,
+        etag=values.get("etag"),
+        version_id=values.get("versionId"),
+        event_sent=bool(values.get("eventSent", False)),
+    )
