@@ -177,8 +177,11 @@ def create_user(pool_id: str, username: str, password: str, admin: bool = False)
 
 
 def write_stack_file(info: dict[str, Any], path: Path) -> None:
+    """Written whole or not at all (a rename): whoever waits for the file never reads half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(info, indent=2) + "\n")
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(info, indent=2) + "\n")
+    partial.replace(path)
 
 
 STACK_FILE = ROOT / ".local" / "stack.json"
