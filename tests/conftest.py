@@ -198,13 +198,12 @@ def template_functions() -> dict[str, Path]:
 
 
 def _reset_process_caches() -> None:
-    from upload_service import aws, repository, storage
+    from upload_service import aws, storage
     from upload_service.config import get_settings
     from upload_service.data import table
 
     get_settings.cache_clear()
     aws.client.cache_clear()
-    repository.default_repository.cache_clear()
     table.default_store.cache_clear()
     storage.default_storage.cache_clear()
 

@@ -6,12 +6,10 @@ that use several.
 
 from __future__ import annotations
 
-from functools import cache
-
-from upload_service.config import get_settings
 from upload_service.data.claims import EventClaims
 from upload_service.data.items import token_key, upload_key
 from upload_service.data.rate_windows import RateWindow, RateWindows
+from upload_service.data.table import default_store
 from upload_service.data.tokens import TokenChanged, TokenIdTaken
 from upload_service.data.uploads import UploadDecided, UploadStore
 
@@ -31,7 +29,7 @@ class Repository(UploadStore, EventClaims, RateWindows):
     """Tokens and their counters, uploads, event claims and rate windows."""
 
 
-@cache
 def default_repository() -> Repository:
-    """The process's repository over the configured table."""
-    return Repository(get_settings().table_name)
+    """The process's repository over the configured table (one store cache: `default_store`)."""
+    repository: Repository = default_store(Repository)
+    return repository
