@@ -127,6 +127,7 @@ def stub_script(function: str, event: dict[str, Any]) -> list[tuple[str, str, di
                 {"ContentLength": 11, "ContentType": "video/mp4", "ETag": '"e1"', "VersionId": "v1"},
             ),
             ("dynamodb", "get_item", {"Item": _token_item(token, owner)}),
+            ("s3", "get_object", {"Body": b"\x00\x00\x00\x18ftypmp42isom", "ContentLength": 16}),  # sniff
             ("dynamodb", "transact_write_items", {}),  # the decision
             ("s3", "copy_object", {"CopyObjectResult": {"ETag": '"e1"'}}),
             ("s3", "delete_object", {}),  # the checked version, from where it landed
@@ -201,6 +202,9 @@ def child(function: str) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # the module-level init, as Lambda runs it
 
+    from io import BytesIO
+
+    from botocore.response import StreamingBody
     from botocore.stub import Stubber
 
     from upload_service import aws
@@ -213,6 +217,11 @@ def child(function: str) -> None:
         if "Error" in response:
             code = response["Error"]["Code"]
             stubs[service].add_client_error(operation, service_error_code=code, http_status_code=int(code))
+        elif "Body" in response:  # a streamed answer (GetObject)
+            body = response["Body"]
+            stubs[service].add_response(
+                operation, {**response, "Body": StreamingBody(BytesIO(body), len(body))}
+            )
         else:
             stubs[service].add_response(operation, response)
     for stub in stubs.values():

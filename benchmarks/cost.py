@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+#: A file the landing checks accept: an MP4's `ftyp` box and a few bytes.
+CLIP = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"x" * 10
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "shared")]
 
 PARAMETERS = {
@@ -214,8 +216,10 @@ def _process(h: Harness, target: dict[str, Any], token: str) -> Tally:
     from upload_service.storage import default_storage
 
     storage = default_storage()
-    storage.client.put_object(
-        Bucket=storage.bucket, Key=target["key"], Body=b"x" * 10, ContentType="video/mp4"
+    storage.client.put_object(Bucket=storage.bucket, Key=target["key"], Body=CLIP, ContentType="video/mp4")
+    ranges: list[str] = []
+    storage.client.meta.events.register(
+        "provide-client-params.s3.GetObject", lambda params, **_: ranges.append(params.get("Range", "all"))
     )
     event = _event("process_upload")
     body = json.loads(event["Records"][0]["body"])
@@ -224,6 +228,7 @@ def _process(h: Harness, target: dict[str, Any], token: str) -> Tally:
     event["Records"] = [{**event["Records"][0], "body": json.dumps(body)}]
     tally, result = h.count("ProcessUploadFunction", event)
     assert result == {"batchItemFailures": []}, result
+    assert ranges == ["bytes=0-4095"], f"the content check reads one range of the file, not {ranges}"
     return tally
 
 

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from upload_service import aws, uploads
+from upload_service import aws, landing
 from upload_service.config import get_settings
 from upload_service.notifications import Arrival, Unreadable, read_message
 from upload_service.observability import logger, metrics
@@ -43,7 +43,7 @@ persistence = DynamoDBPersistenceLayer(
     data_keyword_argument="arrival", config=idempotency, persistence_store=persistence
 )
 def decide(arrival: dict[str, Any]) -> dict[str, Any]:
-    decision = uploads.process_arrival(
+    decision = landing.process_arrival(
         default_repository(),
         default_storage(),
         Arrival(**{**arrival, "time": datetime.fromisoformat(arrival["time"])}),

@@ -14,7 +14,7 @@ from typing import Any
 
 from tests.conftest import Published
 from tests.integration.test_processing import CLIP, notification_message, seed_upload, sqs_event
-from upload_service import aws, expiry, revocation, uploads
+from upload_service import aws, expiry, landing, revocation
 from upload_service.auth import Caller
 from upload_service.config import get_settings
 from upload_service.notifications import Arrival
@@ -179,7 +179,7 @@ def test_a_file_past_the_managed_copy_threshold_keeps_its_etag(lambda_env: dict[
     settings = get_settings().model_copy(update={"max_upload_bytes": 20 * 1024 * 1024})
     arrival = Arrival(default_storage().bucket, upload.key, datetime.now(UTC))
 
-    decision = uploads.process_arrival(
+    decision = landing.process_arrival(
         default_repository(), default_storage(), arrival, settings, datetime.now(UTC)
     )
 

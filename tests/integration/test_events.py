@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import EVENTS, load_event, template_functions
+from tests.integration.test_processing import CLIP
 from upload_service.ids import token_ref
 from upload_service.records import TokenRecord, UploadRecord, UploadStatus
 from upload_service.repository import default_repository, token_key
@@ -110,9 +111,7 @@ def test_process_upload_event(invoke: Invoke, event_token: str) -> None:
     )
     repo.start_upload(upload, allowance=10, attempts=50, now=now, retention=timedelta(days=1))
     storage = default_storage()
-    storage.client.put_object(
-        Bucket=storage.bucket, Key=upload.key, Body=b"hello video", ContentType="video/mp4"
-    )
+    storage.client.put_object(Bucket=storage.bucket, Key=upload.key, Body=CLIP, ContentType="video/mp4")
     # when
     result = invoke("ProcessUploadFunction", event)
     # then: the S3 record is accepted, the s3:TestEvent message is simply acknowledged

@@ -35,9 +35,10 @@ def seed_upload(
     send: bool = True,
     content: bytes = CLIP,
     declared: int = 4096,
+    content_type: str = "video/mp4",
 ) -> UploadRecord:
-    """A live token with one PENDING upload (of `declared` bytes), and (optionally) the object,
-    `content`, put directly."""
+    """A live token with one PENDING upload (of `declared` bytes of `content_type`), and (optionally)
+    the object, `content`, put directly with that type."""
     now = created or datetime.now(UTC)
     repo = default_repository()
     token = TokenRecord.new(generate_token(), owner, ttl, now)
@@ -48,7 +49,7 @@ def seed_upload(
         owner,
         "take 1+2.mp4",
         declared,
-        "video/mp4",
+        content_type,
         now,
         now + timedelta(seconds=min(ttl, 600)),
     )
@@ -56,7 +57,7 @@ def seed_upload(
     if send:
         storage = default_storage()
         storage.client.put_object(
-            Bucket=storage.bucket, Key=upload.key, Body=content, ContentType="video/mp4"
+            Bucket=storage.bucket, Key=upload.key, Body=content, ContentType=content_type
         )
     return upload
 

@@ -1,5 +1,6 @@
 """Each function loads at init only the pieces of the layer it uses: the token API's read and create
-functions load no upload code (the data layer is one module per item kind for this)."""
+functions load no upload code (the data layer is one module per item kind for this), and starting an
+upload loads none of the landing checks (the content check's signature database included)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ UPLOAD_CODE = {
     "upload_service.data.uploads",
     "upload_service.data.claims",
     "upload_service.uploads",
+    "upload_service.landing",
     "upload_service.expiry",
     "upload_service.storage",
     "upload_service.revocation",
@@ -25,17 +27,30 @@ import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-print(json.dumps(sorted(name for name in sys.modules if name.startswith("upload_service"))))
+ours = ("upload_service", "puremagic")
+print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] in ours)))
 """
+LANDING_CODE = {"upload_service.landing", "upload_service.content", "puremagic"}
 
 
-@pytest.mark.parametrize("function", ["create_token", "get_token", "list_tokens"])
-def test_token_functions_load_no_upload_code(function: str) -> None:
+def loaded_by(function: str) -> set[str]:
+    """The layer's modules (and puremagic) a fresh process has loaded after the function's init."""
     env = {**cold_start.environment(), "PYTHONPATH": str(cold_start.ROOT / "layers" / "shared")}
     app = cold_start.ROOT / "functions" / function / "app.py"
     done = subprocess.run(
         [sys.executable, "-s", "-c", PROBE, str(app)], env=env, capture_output=True, text=True, check=True
     )
-    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("function", ["create_token", "get_token", "list_tokens"])
+def test_token_functions_load_no_upload_code(function: str) -> None:
+    loaded = loaded_by(function)
     assert "upload_service.data.tokens" in loaded
     assert not loaded & UPLOAD_CODE, sorted(loaded & UPLOAD_CODE)
+
+
+def test_starting_an_upload_loads_no_landing_checks() -> None:
+    assert "upload_service.uploads" in loaded_by("start_upload")
+    assert not loaded_by("start_upload") & LANDING_CODE
+    assert loaded_by("process_upload") >= LANDING_CODE

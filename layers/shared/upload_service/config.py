@@ -23,6 +23,7 @@ class Settings(BaseModel):
     bucket_name: str = Field("", alias="BUCKET_NAME")
     max_upload_bytes: int = Field(1024**3, alias="MAX_UPLOAD_BYTES", ge=1)
     allowed_content_types: frozenset[str] = Field(frozenset(), alias="ALLOWED_CONTENT_TYPES")
+    accept_unidentified_content: bool = Field(False, alias="ACCEPT_UNIDENTIFIED_CONTENT")
     uploads_per_token: int = Field(10, alias="UPLOADS_PER_TOKEN", ge=1)
     upload_attempts_per_token: int = Field(50, alias="UPLOAD_ATTEMPTS_PER_TOKEN", ge=1)
     upload_target_ttl: int = Field(900, alias="UPLOAD_TARGET_TTL", ge=1)

@@ -80,6 +80,9 @@ class UploadInfo(WireModel):
     file_name: str
     file_size: int
     content_type: str
+    detected_type: str | None = Field(
+        None, description="The type the file's first bytes showed at landing (null until checked)."
+    )
     status: UploadStatus
     reason: str | None
     created_at: Timestamp
@@ -91,6 +94,7 @@ class UploadInfo(WireModel):
             file_name=record.file_name,
             file_size=record.object_size if record.object_size is not None else record.file_size,
             content_type=record.content_type,
+            detected_type=record.detected_type,
             status=record.status,
             reason=record.reason,
             created_at=record.created_at,

@@ -46,6 +46,7 @@ def upload_detail(upload: UploadRecord) -> dict[str, Any]:
         "declaredSize": upload.file_size,
         "size": upload.object_size,
         "contentType": upload.content_type,
+        "detectedType": upload.detected_type,
         "etag": upload.etag,
         "versionId": upload.version_id,
         "status": upload.status.value,

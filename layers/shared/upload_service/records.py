@@ -85,7 +85,8 @@ class UploadRecord:
     """One upload started with a token: what was declared, and what became of it.
 
     It names its token by reference only (`token_ref`): the token string is a credential and lives
-    in the token's own record. `version_id` and `etag` pin the object the decision was made on.
+    in the token's own record. `version_id` and `etag` pin the object the decision was made on;
+    `detected_type` is what its first bytes showed (when they were read).
     """
 
     token_ref: str
@@ -101,6 +102,7 @@ class UploadRecord:
     object_size: int | None = None
     etag: str | None = None
     version_id: str | None = None
+    detected_type: str | None = None
     event_sent: bool = False
 
     @property

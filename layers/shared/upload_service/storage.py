@@ -76,6 +76,25 @@ class Storage:
             version_id=head.get("VersionId") if head.get("VersionId") not in (None, "null") else None,
         )
 
+    def read_start(self, stored: StoredObject, length: int) -> bytes | None:
+        """The first `length` bytes of exactly the object that was checked (one ranged GetObject, pinned
+        to its version and ETag), or None if that object is gone."""
+        pinned = {"VersionId": stored.version_id} if stored.version_id else {}
+        try:
+            with aws.unavailable_when_throttled():
+                answer = self.client.get_object(
+                    Bucket=self.bucket,
+                    Key=stored.key,
+                    Range=f"bytes=0-{length - 1}",
+                    IfMatch=f'"{stored.etag}"',
+                    **pinned,  # type: ignore[arg-type]
+                )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _GONE | {"PreconditionFailed", "412"}:
+                return None
+            raise
+        return answer["Body"].read(length)
+
     def copy_checked(self, checked: StoredObject, destination: str) -> bool:
         """Copy exactly the object that was checked (its version, and its ETag) in one CopyObject, so
         the copy keeps that ETag (up to 5 GiB, MaxUploadBytes' limit). False if it is gone."""

@@ -1,25 +1,20 @@
-"""Upload logic: starting an upload with a token, and deciding what arrived."""
+"""Starting an upload with a token: a recorded PENDING upload and a presigned target for it.
+(What becomes of it when it lands is landing.py's.)"""
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from upload_service.config import Settings
 from upload_service.errors import BadRequest, TokenNotFound, UploadLimitReached
 from upload_service.ids import is_token_id, mask
 from upload_service.models import StartUploadRequest, UploadTarget
-from upload_service.notifications import Arrival
 from upload_service.observability import logger
-from upload_service.publisher import ACCEPTED, REJECTED, publish, upload_detail
-from upload_service.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus
-from upload_service.repository import Repository, TokenChanged, UploadDecided
-from upload_service.storage import Storage, StoredObject
+from upload_service.records import TokenRecord, UploadRecord
+from upload_service.repository import Repository
+from upload_service.storage import Storage
 
-_KEY = re.compile(r"uploads/(?P<upload_id>[0-9a-f]{32})/(?P<file_name>[^/]+)")
 #: Shortest life worth handing out: a target that dies sooner could not carry a file anyway.
 MIN_TARGET_SECONDS = 5
 
@@ -79,121 +74,3 @@ def start_upload(
     return UploadTarget(
         upload_id=upload.upload_id, url=url, fields=fields, key=upload.key, expires_at=expires
     )
-
-
-# -- processing ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Decision:
-    outcome: str
-    reason: str | None = None
-    upload_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def rejection_reason(
-    token: TokenRecord | None,
-    upload: UploadRecord,
-    size: int,
-    content_type: str,
-    arrival: datetime,
-    settings: Settings,
-) -> str | None:
-    """Why what arrived may not be kept, or None. S3 checked none of this for URLs handed out earlier,
-    and the emulator checks no POST policy at all, so this is the guarantee."""
-    if token is None:
-        return "unknown token"
-    if token.status is TokenStatus.DELETED:
-        return "token revoked"
-    if token.expires_at is not None and arrival > token.expires_at:
-        return "token expired before the upload arrived"
-    if token.status not in (TokenStatus.PENDING, TokenStatus.PARTIAL_UPLOAD):
-        return f"token is {token.status.value}"
-    if arrival > upload.target_expires_at:
-        return "upload target expired before the upload arrived"
-    if size <= 0:
-        return "empty file"
-    if size > upload.file_size or size > settings.max_upload_bytes:
-        return f"file of {size} bytes is larger than the {upload.file_size} declared"
-    if content_type != upload.content_type or content_type not in settings.allowed_content_types:
-        return f"content type {content_type or 'none'} is not the {upload.content_type} declared"
-    return None
-
-
-def process_arrival(
-    repo: Repository, storage: Storage, arrival: Arrival, settings: Settings, now: datetime
-) -> Decision:
-    """Accept or reject one arrived object: read, decide, record the decision, then its effects.
-
-    Safe to repeat and to run side by side: the decision is one conditional write, and a decided
-    upload is only finished again. Whatever cannot be recorded raises, so the message is retried.
-    """
-    parsed = _KEY.fullmatch(arrival.key)
-    upload = repo.get_upload(parsed["upload_id"]) if parsed else None
-    if upload is None or parsed is None or upload.file_name != parsed["file_name"]:
-        reason = "key matches no upload" if parsed is None else "no pending upload for this key"
-        storage.purge(arrival.key)
-        publish(REJECTED, {"key": arrival.key, "reason": reason, "status": "REJECTED"})
-        return Decision("rejected", reason)
-    while upload.status is UploadStatus.PENDING:
-        stored = storage.head(upload.key)
-        if stored is None:
-            return Decision("gone", upload_id=upload.upload_id)  # purged meanwhile; its decision is elsewhere
-        token = repo.get_token_by_ref(upload.token_ref)
-        verdict = rejection_reason(token, upload, stored.size, stored.content_type, arrival.time, settings)
-        try:
-            if verdict is None:
-                upload = repo.accept_upload(upload, stored, now)
-            else:
-                upload = repo.reject_upload(
-                    upload, UploadStatus.REJECTED, verdict, now, stored, token_exists=token is not None
-                )
-        except UploadDecided:  # another delivery, a revoke or the cleanup decided it first
-            decided = repo.get_upload(upload.upload_id)
-            if decided is None:
-                return Decision("gone", upload_id=upload.upload_id)  # purged with its token
-            upload = decided
-        except TokenChanged:
-            continue  # the token left the live set (for good): judge again
-    return _finish(repo, storage, upload, settings, now)
-
-
-def _finish(
-    repo: Repository, storage: Storage, upload: UploadRecord, settings: Settings, now: datetime
-) -> Decision:
-    """The decision's effects, in order and each safe to repeat: an accepted object is copied to
-    media/ (exactly the version checked), the source goes, a full token is closed, and the event goes
-    out once (claimed by a conditional write first, the claim given back if publishing fails)."""
-    if upload.status is UploadStatus.ACCEPTED:
-        _deliver(storage, upload)
-    found = storage.purge(upload.key, upload.version_id)
-    if upload.object_size is None and found is not None:  # decided before it landed (revoke, cleanup)
-        upload = replace(upload, object_size=found.size, etag=found.etag, version_id=found.version_id)
-    if upload.status is UploadStatus.ACCEPTED:
-        retention = timedelta(days=settings.record_retention_days)
-        repo.close_if_full(upload.token_ref, settings.uploads_per_token, now, retention)
-    if not upload.event_sent and repo.claim_event(upload):
-        try:
-            publish(ACCEPTED if upload.status is UploadStatus.ACCEPTED else REJECTED, upload_detail(upload))
-        except Exception:
-            repo.release_event(upload)
-            raise
-    outcome = "accepted" if upload.status is UploadStatus.ACCEPTED else "rejected"
-    logger.info(f"upload {outcome}", extra={"uploadId": upload.upload_id, "reason": upload.reason})
-    return Decision(outcome, upload.reason, upload.upload_id)
-
-
-def _deliver(storage: Storage, upload: UploadRecord) -> None:
-    """The accepted version into media/; if it is gone, an earlier run delivered it (and purged)."""
-    checked = StoredObject(
-        upload.key, upload.object_size or 0, upload.content_type, upload.etag or "", upload.version_id
-    )
-    if storage.copy_checked(checked, upload.media_key):
-        return
-    if not storage.exists(upload.media_key):
-        raise DeliveryFailed(f"accepted upload {upload.upload_id}: its object is gone and not in media/")
-
-
-class DeliveryFailed(Exception):
-    """An accepted upload's object is neither where it landed nor in media/ (someone deleted it)."""

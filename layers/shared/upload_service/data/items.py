@@ -138,5 +138,6 @@ def upload_from_item(item: Mapping[str, Any]) -> UploadRecord:
         object_size=int(values["objectSize"]) if "objectSize" in values else None,
         etag=values.get("etag"),
         version_id=values.get("versionId"),
+        detected_type=values.get("detectedType"),
         event_sent=bool(values.get("eventSent", False)),
     )

@@ -113,8 +113,11 @@ class UploadStore(TokenStore):
                 detail=f"A token allows {allowance} uploads, and {attempts} started in all."
             ) from None
 
-    def accept_upload(self, upload: UploadRecord, stored: StoredObject, now: datetime) -> UploadRecord:
-        """Mark the upload ACCEPTED (pinned to the object checked) and count it on its live token.
+    def accept_upload(
+        self, upload: UploadRecord, stored: StoredObject, now: datetime, detected_type: str | None = None
+    ) -> UploadRecord:
+        """Mark the upload ACCEPTED (pinned to the object checked, with the type its bytes showed) and
+        count it on its live token.
 
         The token's counters move by atomic ADDs whose condition is only that the token is live, so
         any number of uploads of one token are accepted side by side. Raises UploadDecided when the
@@ -138,7 +141,7 @@ class UploadStore(TokenStore):
                     ),
                 }
             },
-            self._decide_upload(upload, UploadStatus.ACCEPTED, now, None, stored),
+            self._decide_upload(upload, UploadStatus.ACCEPTED, now, None, stored, detected_type),
         ]
         self._decide(items, upload_index=1)
         return replace(
@@ -147,6 +150,7 @@ class UploadStore(TokenStore):
             object_size=stored.size,
             etag=stored.etag,
             version_id=stored.version_id,
+            detected_type=detected_type,
         )
 
     def reject_upload(
@@ -158,12 +162,13 @@ class UploadStore(TokenStore):
         stored: StoredObject | None = None,
         *,
         token_exists: bool = True,
+        detected_type: str | None = None,
     ) -> UploadRecord:
         """REJECTED (or EXPIRED) with a reason; gives its reservation back to the token.
 
         Raises UploadDecided when the upload was decided meanwhile.
         """
-        items: list[Any] = [self._decide_upload(upload, status, now, reason, stored)]
+        items: list[Any] = [self._decide_upload(upload, status, now, reason, stored, detected_type)]
         if token_exists:
             items.append(
                 {
@@ -184,6 +189,7 @@ class UploadStore(TokenStore):
             object_size=stored.size if stored else None,
             etag=stored.etag if stored else None,
             version_id=stored.version_id if stored else None,
+            detected_type=detected_type,
         )
 
     def _decide(self, items: list[Any], upload_index: int) -> None:
@@ -241,13 +247,15 @@ class UploadStore(TokenStore):
         now: datetime,
         reason: str | None,
         stored: StoredObject | None,
+        detected_type: str | None = None,
     ) -> Any:
         """The upload's decision, conditional on it being PENDING: out of the open-uploads index, with
-        what was checked (size, ETag, version) and its purge date."""
+        what was checked (size, ETag, version, the type its first bytes showed) and its purge date."""
         retention = timedelta(days=get_settings().record_retention_days)
         values: dict[str, Any] = {"reason": reason, "purgeAt": int((now + retention).timestamp())}
         if stored is not None:
             values |= {"objectSize": stored.size, "etag": stored.etag, "versionId": stored.version_id}
+        values["detectedType"] = detected_type
         values = {name: value for name, value in values.items() if value is not None}
         return {
             "Update": {
