@@ -21,6 +21,14 @@ $(VENV)/.dev-installed: pyproject.toml $(VENV)/.local-installed
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# checkov, the template's security scan, in a venv of its own (pyproject.toml says why).
+SCAN := $(VENV)/checkov
+$(SCAN)/.installed: pyproject.toml $(VENV)/.local-installed
+	test -x $(SCAN)/bin/python || $(BIN)/python -m venv $(SCAN)
+	$(SCAN)/bin/python -m pip install --quiet --upgrade pip
+	$(SCAN)/bin/python -m pip install --quiet --group scan
+	touch $@
+
 dev: $(VENV)/.local-installed ## run the whole service locally (Ctrl-C stops it)
 	$(BIN)/python -m local_stack
 
@@ -39,12 +47,13 @@ integration: $(VENV)/.dev-installed
 e2e: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest tests/e2e
 
-lint: $(VENV)/.dev-installed ## ruff, mypy, cfn-lint, sam validate --lint, sam build
+lint: $(VENV)/.dev-installed $(SCAN)/.installed ## ruff, mypy, cfn-lint, sam validate --lint, checkov, sam build
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/shared functions local_stack tests benchmarks
 	$(BIN)/cfn-lint template.yaml
 	$(SAM_ENV) $(BIN)/sam validate --lint --region us-east-1
+	$(SCAN)/bin/checkov --file template.yaml --framework cloudformation --skip-download --quiet --compact
 	$(MAKE) build
 
 bench: $(VENV)/.dev-installed ## cold start, DynamoDB cost, warm latency, built size: one table + benchmarks/results.json

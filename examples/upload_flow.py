@@ -2,6 +2,9 @@
 sign in, mint a token, start an upload, send the file with the presigned POST, see it accepted.
 
     .venv/bin/python examples/upload_flow.py [path/to/file.mp4]
+
+The stack's URLs and demo users come from `.local/stack.json`, which `make dev` writes. Exits 1 unless
+the upload is ACCEPTED: this is the README's quickstart, run by tests/e2e/test_quickstart.py.
 """
 
 from __future__ import annotations
@@ -13,6 +16,18 @@ from pathlib import Path
 
 import boto3
 import requests
+
+
+def demo_mp4() -> bytes:
+    """A minimal MP4 (an `ftyp` box, then an `mdat` box): enough for the landing checks."""
+    payload = b"a tiny demo video"
+    ftyp = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+    return ftyp + (8 + len(payload)).to_bytes(4, "big") + b"mdat" + payload
+
+
+def show(label: str, value: str) -> None:
+    print(f"{label:<12}{value}", flush=True)
+
 
 stack = json.loads(Path(".local/stack.json").read_text())
 api = stack["apiUrl"]
@@ -32,26 +47,26 @@ auth = cognito.initiate_auth(
     AuthParameters={"USERNAME": alice["username"], "PASSWORD": alice["password"]},
 )
 headers = {"Authorization": f"Bearer {auth['AuthenticationResult']['IdToken']}"}
+show("signed in", alice["username"])
 
 # 2. mint a delegated upload token (the backend part: a frontend may hand it to anyone)
-token = requests.post(f"{api}/upload-tokens", json={"ttl": 900}, headers=headers, timeout=10).json()["token"]
-print("token      ", token[:6] + "…")
+minted = requests.post(f"{api}/upload-tokens", json={"ttl": 900}, headers=headers, timeout=10)
+minted.raise_for_status()
+token = minted.json()["token"]
+show("token", token[:6] + "…")
 
 # 3. whoever holds the token starts an upload: no JWT, the token is the credential
 path = Path(sys.argv[1]) if len(sys.argv) > 1 else None
-content = path.read_bytes() if path else b"\x00\x00\x00\x18ftypmp42 a tiny demo video"
-declared = {
-    "fileName": path.name if path else "demo.mp4",
-    "fileSize": len(content),
-    "contentType": "video/mp4",
-}
-target = requests.post(f"{api}/upload", params={"token": token}, json=declared, timeout=10).json()
-print("upload id  ", target["uploadId"], "expires", target["expiresAt"])
+content = path.read_bytes() if path else demo_mp4()
+file_name = path.name if path else "demo.mp4"
+declared = {"fileName": file_name, "fileSize": len(content), "contentType": "video/mp4"}
+started_upload = requests.post(f"{api}/upload", params={"token": token}, json=declared, timeout=10)
+started_upload.raise_for_status()
+target = started_upload.json()
+show("upload id", f"{target['uploadId']} expires {target['expiresAt']}")
 
 # 4. send the file: multipart/form-data POST of the fields, then the file, straight to S3
-sent = requests.post(
-    target["url"], data=target["fields"], files={"file": (declared["fileName"], content)}, timeout=60
-)
+sent = requests.post(target["url"], data=target["fields"], files={"file": (file_name, content)}, timeout=60)
 sent.raise_for_status()
 started = time.monotonic()
 
@@ -62,5 +77,7 @@ while True:
     if upload["status"] != "PENDING" or time.monotonic() - started > 30:
         break
     time.sleep(0.1)
-print("decision   ", upload["status"], upload["reason"] or "", f"after {time.monotonic() - started:.2f} s")
-print("token now  ", view["status"])
+waited = f"after {time.monotonic() - started:.2f} s"
+show("decision", " ".join(part for part in (upload["status"], upload["reason"], waited) if part))
+show("token now", view["status"])
+sys.exit(0 if upload["status"] == "ACCEPTED" else 1)

@@ -72,7 +72,11 @@ class LocalStack:
             if str(path) not in sys.path:
                 sys.path.insert(0, str(path))
 
-        api = provisioner.resolver.resolve(template["Resources"]["HttpApi"]["Properties"])
+        # What the local API emulates of the HTTP API: its authorizer and CORS (not its access logs).
+        http_api = template["Resources"]["HttpApi"]["Properties"]
+        api = provisioner.resolver.resolve(
+            {key: value for key, value in http_api.items() if key in ("Auth", "CorsConfiguration")}
+        )
         authorizer = self._authorizer(api)
         lambdas = {name: LambdaFunction(spec) for name, spec in functions.items()}
         routes = [

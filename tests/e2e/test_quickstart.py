@@ -1,0 +1,52 @@
+"""The README's quickstart, run as written: its second terminal's commands, read from README.md, run
+by bash against a fresh local stack with `make dev`'s parameters (the template's defaults), in a
+working copy whose `.local/stack.json` is written by that stack, as `make dev` writes it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, running_stack
+from tests.unit.test_docs import README, columns, quickstart
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """The repository as the quickstart's second terminal sees it: every top-level entry linked, and
+    an empty `.local/` of its own for the test's local stack."""
+    copy = tmp_path / "checkout"
+    copy.mkdir()
+    for entry in ROOT.iterdir():
+        if entry.name != ".local":
+            (copy / entry.name).symlink_to(entry)
+    (copy / ".local").mkdir()
+    return copy
+
+
+def test_the_readme_quickstart_uploads_a_file_and_sees_it_accepted(checkout: Path) -> None:
+    # given: what `make dev` runs, with no parameter overrides
+    steps = quickstart(README.read_text())
+    with running_stack(checkout / ".local", parameters="") as stack:
+        # when
+        runs = [
+            subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", block],
+                cwd=checkout,
+                capture_output=True,
+                text=True,
+                timeout=90,
+            )
+            for block in steps.client_blocks
+        ]
+        banner = stack.log.read_text()
+    # then: the stack said what the README says to wait for; the commands printed what it shows,
+    # line by line, the upload ACCEPTED
+    assert steps.ready_message in banner
+    for run in runs:
+        assert run.returncode == 0, run.stdout + run.stderr
+    lines = "".join(run.stdout for run in runs).splitlines()
+    assert [columns(line)[0] for line in lines] == [columns(line)[0] for line in steps.shown_output]
+    assert dict(columns(line) for line in lines)["decision"].startswith("ACCEPTED"), lines

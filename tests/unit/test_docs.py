@@ -1,0 +1,193 @@
+"""The docs hold together: every relative link in README.md and docs/ resolves inside the repository
+(to a file, and to a heading by GitHub's anchor rules), the parameters table names every template
+parameter, and the README's quickstart has the shape tests/e2e/test_quickstart.py runs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from local_stack.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
+
+FENCED_BLOCK = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
+INLINE_CODE = re.compile(r"`[^`\n]*`")
+LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
+EXTERNAL = re.compile(r"^(https?:|mailto:)", re.I)
+
+
+def prose(markdown: str) -> str:
+    """The text outside fenced code blocks (a `# comment` in a bash block is no heading)."""
+    return FENCED_BLOCK.sub("", markdown)
+
+
+def github_slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: its rendered text lowercased, punctuation but `-` and `_`
+    dropped, spaces made hyphens."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link renders as its text
+    text = re.sub(r"[`*]", "", text).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(markdown: str) -> set[str]:
+    """Every heading's anchor; a repeated one gets `-1`, `-2`, ... as on GitHub."""
+    seen: dict[str, int] = {}
+    found = set()
+    for heading in HEADING.findall(prose(markdown)):
+        slug = github_slug(heading)
+        found.add(f"{slug}-{seen[slug]}" if slug in seen else slug)
+        seen[slug] = seen.get(slug, 0) + 1
+    return found
+
+
+def broken_links(page: Path, markdown: str) -> list[str]:
+    """The relative links of `page` that leave the repository, name no file, or name no heading."""
+    broken = []
+    for target in LINK.findall(INLINE_CODE.sub("", prose(markdown))):
+        if EXTERNAL.match(target):
+            continue
+        path, _, anchor = target.partition("#")
+        resolved = (page.parent / path).resolve()
+        if not path:
+            if anchor not in anchors(markdown):
+                broken.append(f"{target}: no such heading on this page")
+        elif not resolved.is_relative_to(ROOT) or not resolved.exists():
+            broken.append(f"{target}: no such file in the repository")
+        elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved.read_text()):
+            broken.append(f"{target}: no heading #{anchor} in {resolved.relative_to(ROOT)}")
+    return broken
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_every_relative_link_resolves(page: Path) -> None:
+    assert broken_links(page, page.read_text()) == []
+
+
+def test_a_link_out_of_the_repository_or_to_a_missing_heading_is_broken() -> None:
+    # given
+    page = ROOT / "docs" / "example.md"
+    markdown = (
+        "# Top\n\n## Rules\n\n"
+        "[ok](#rules) [ok](../README.md#quickstart) [ok](https://example.com/x#y) `[code](nowhere.md)`\n"
+        "[out](../../shared/reference/x.md) [gone](missing.md) [anchor](../README.md#no-such-heading)\n"
+        "[here](#no-such-heading) [folder](../tests/e2e)\n"
+        "```bash\n[in a block](nowhere.md)\n```\n"
+    )
+    # when
+    broken = broken_links(page, markdown)
+    # then
+    assert [entry.split(":")[0] for entry in broken] == [
+        "../../shared/reference/x.md",
+        "missing.md",
+        "../README.md#no-such-heading",
+        "#no-such-heading",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("heading", "slug"),
+    [
+        ("Choices beyond the design, and why", "choices-beyond-the-design-and-why"),
+        ("Starting an upload: `POST /upload`", "starting-an-upload-post-upload"),
+        ("`.local/stack.json`", "localstackjson"),
+        ("Exactly-once effects on at-least-once delivery", "exactly-once-effects-on-at-least-once-delivery"),
+        ("What `make dev` starts", "what-make-dev-starts"),
+        ("See [the API](http-api.md)", "see-the-api"),
+        ("`data.table` and `rate_windows`", "datatable-and-rate_windows"),
+    ],
+)
+def test_headings_get_githubs_anchors(heading: str, slug: str) -> None:
+    assert github_slug(heading) == slug
+
+
+def test_repeated_headings_get_numbered_anchors() -> None:
+    assert anchors("## Rules\n\n```bash\n# Rules\n```\n\n## Rules\n\n### Rules\n") == {
+        "rules",
+        "rules-1",
+        "rules-2",
+    }
+
+
+def test_the_parameters_table_names_every_template_parameter() -> None:
+    table_rows = [
+        line for line in (ROOT / "docs" / "deploying.md").read_text().splitlines() if line[:3] == "| `"
+    ]
+    documented = {name for row in table_rows for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert documented == set(load_template()["Parameters"])
+
+
+@dataclass(frozen=True)
+class Quickstart:
+    """The README's "Quickstart" section: its shell blocks in the order a newcomer runs them (the
+    first starts the service, the others run in a second terminal once the service prints
+    `ready_message`), and what the README shows those print."""
+
+    shell_blocks: list[str]
+    shown_output: list[str]
+    ready_message: str
+
+    @property
+    def server(self) -> list[str]:
+        return commands(self.shell_blocks[0])
+
+    @property
+    def client_blocks(self) -> list[str]:
+        """What tests/e2e/test_quickstart.py runs, verbatim, against a fresh local stack."""
+        return self.shell_blocks[1:]
+
+
+def quickstart(readme: str) -> Quickstart:
+    section = re.search(r"^## Quickstart\n(.*?)(?=^## |\Z)", readme, re.M | re.S)
+    assert section, "README.md has no '## Quickstart' section"
+    blocks = FENCED_BLOCK.findall(section.group(1))
+    ready = re.search(r"once it prints `([^`]+)`", prose(section.group(1)))
+    return Quickstart(
+        shell_blocks=[body for language, body in blocks if language in ("bash", "sh", "shell")],
+        shown_output=[line for language, body in blocks if language == "text" for line in body.splitlines()],
+        ready_message=ready.group(1) if ready else "",
+    )
+
+
+def commands(block: str) -> list[str]:
+    """A shell block's command lines, without comments."""
+    lines = (line.split(" #")[0].strip() for line in block.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def columns(line: str) -> tuple[str, str]:
+    """`label    value` as the quickstart prints it."""
+    label, _, value = line.partition("  ")
+    return label, value.strip()
+
+
+def make_recipe(target: str) -> list[str]:
+    makefile = (ROOT / "Makefile").read_text()
+    rule = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert rule, f"the Makefile has no {target} target"
+    return [line.strip() for line in rule.group(1).splitlines()]
+
+
+def test_the_quickstart_starts_the_service_as_the_tests_do() -> None:
+    """Its first block is `make dev`, which runs what tests/conftest.py's `running_stack` runs."""
+    steps = quickstart(README.read_text())
+    assert steps.server == ["make dev"]
+    assert make_recipe("dev") == ["$(BIN)/python -m local_stack"]
+    assert steps.ready_message, "the quickstart does not say what to wait for before the second terminal"
+
+
+def test_the_quickstart_uploads_a_file_in_a_block_the_e2e_test_runs() -> None:
+    steps = quickstart(README.read_text())
+    assert steps.client_blocks, "no shell block after `make dev` in the quickstart"
+    for block in steps.client_blocks:
+        for command in commands(block):
+            scripts = [word for word in command.split() if word.endswith(".py")]
+            assert all((ROOT / script).is_file() for script in scripts), command
+    shown = dict(columns(line) for line in steps.shown_output)
+    assert shown["decision"].startswith("ACCEPTED"), steps.shown_output
