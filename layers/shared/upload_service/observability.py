@@ -5,12 +5,28 @@ and a second botocore in the layer). Lambda's active tracing (template Globals) 
 invocation; what we give up are per-AWS-call subsegments.
 """
 
+import json
+import re
 import warnings
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+
+from upload_service.ids import mask
 
 # Routes that publish no metric of their own still publish ColdStart; the warning is noise.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-logger = Logger()
+#: Anything shaped like an upload token, standing alone in a text.
+_TOKEN_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])to[0-9A-Za-z]{22}(?![0-9A-Za-z])")
+
+
+def redacted_json(record: dict[str, Any]) -> str:
+    """A log record as JSON, anything shaped like an upload token masked: the code logs only masked
+    tokens, and this keeps one from slipping in through an exception's message or traceback."""
+    line = json.dumps(record, default=str, separators=(",", ":"), ensure_ascii=False)
+    return _TOKEN_IN_TEXT.sub(lambda found: mask(found.group()), line)
+
+
+logger = Logger(json_serializer=redacted_json)
 metrics = Metrics()
