@@ -97,6 +97,12 @@ def stub_script(function: str, event: dict[str, Any]) -> list[tuple[str, str, di
     rate = ("dynamodb", "update_item", {"Attributes": {"hits": {"N": "1"}}})
     empty_query = {"Items": [], "Count": 0, "ScannedCount": 0}
     one = {"Items": [_token_item(token, owner)], "Count": 1, "ScannedCount": 1}
+    forwarded = {
+        **_upload_item(token, upload_id, owner, "ACCEPTED"),
+        "fwdStatus": {"S": "FORWARDED"},
+        "fwdVideoId": {"S": "vi4blUQJFrYWbaG44NChkH27"},
+        "fwdEventSent": {"BOOL": True},
+    }
     scripts: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         "CreateTokenFunction": [rate, ("dynamodb", "transact_write_items", {})],
         "ListTokensFunction": [
@@ -138,6 +144,16 @@ def stub_script(function: str, event: dict[str, Any]) -> list[tuple[str, str, di
             ("dynamodb", "update_item", {}),  # idempotency record: completed
         ],
         "CleanupFunction": [("dynamodb", "query", empty_query), ("dynamodb", "query", empty_query)],
+        "ForwardUploadFunction": [  # a duplicate delivery of a forwarded upload: init, and no HTTP
+            ("dynamodb", "get_item", {"Item": {"tokenRef": {"S": token_ref(token)}}}),  # upload pointer
+            ("dynamodb", "get_item", {"Item": forwarded}),
+            (
+                "dynamodb",
+                "update_item",
+                {"Error": {"Code": "ConditionalCheckFailedException", "Status": 400}},
+            ),
+            ("dynamodb", "get_item", {"Item": forwarded}),  # done, and announced: nothing to do
+        ],
     }
     return scripts[function]
 
@@ -216,7 +232,8 @@ def child(function: str) -> None:
             stubs[service] = Stubber(aws.client(service))
         if "Error" in response:
             code = response["Error"]["Code"]
-            stubs[service].add_client_error(operation, service_error_code=code, http_status_code=int(code))
+            status = int(response["Error"].get("Status", code))
+            stubs[service].add_client_error(operation, service_error_code=code, http_status_code=status)
         elif "Body" in response:  # a streamed answer (GetObject)
             body = response["Body"]
             stubs[service].add_response(
@@ -254,7 +271,7 @@ def environment() -> dict[str, str]:
     template = load_template()
     resolver = Resolver(
         template,
-        Resolver.parameter_values(template, {}),
+        Resolver.parameter_values(template, {"VideoPlatform": "apivideo", "ApiVideoApiKeySecret": "bench"}),
         {
             "AWS::Region": "us-east-1",
             "AWS::AccountId": "1",

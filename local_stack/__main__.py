@@ -2,7 +2,8 @@
 `python -m local_stack invoke <Function> [event.json]`: invoke one function once against the running stack.
 
 Environment: API_PORT (3000), AWS_PORT (5000), HOST (127.0.0.1), STACK_FILE (.local/stack.json),
-PARAMETER_OVERRIDES ("Name=value ..." for template parameters, as sam deploy takes them).
+PARAMETER_OVERRIDES ("Name=value ..." for template parameters, as sam deploy takes them),
+VIDEO_PORT (the api.video double, 5050; 0 takes any free port, as the tests do).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def serve(stack_file: Path) -> NoReturn:
         host=os.environ.get("HOST", "127.0.0.1"),
         api_port=int(os.environ.get("API_PORT", "3000")),
         aws_port=int(os.environ.get("AWS_PORT", "5000")),
+        video_port=int(os.environ.get("VIDEO_PORT", "5050")),
         parameter_overrides=parse_overrides(os.environ.get("PARAMETER_OVERRIDES", "")),
     )
     stopping = threading.Event()
@@ -38,6 +40,7 @@ def serve(stack_file: Path) -> NoReturn:
             f"\nUpload-token service running locally\n"
             f"  HTTP API      {info['apiUrl']}   (OpenAPI: {info['apiUrl']}/openapi.json)\n"
             f"  AWS emulator  {info['awsEndpoint']}\n"
+            f"  api.video     {info['videoPlatform']['url']}   (a local double; API key: stack file)\n"
             f"  user pool     {info['userPoolId']}  client {info['userPoolClientId']}\n"
             f"  bucket        {info['bucketName']}  queue {info['queueUrl']}\n"
             f"  demo users    {users}\n"

@@ -47,6 +47,8 @@ def function_specs(template: dict[str, Any], resolver: Resolver) -> dict[str, Fu
     for name, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
+        if "Condition" in resource and not resolver.condition(resource["Condition"]):
+            continue  # not in this deployment (e.g. the forwarder with VideoPlatform=none)
         props = resource["Properties"]
         environment = {
             **defaults.get("Environment", {}).get("Variables", {}),

@@ -257,6 +257,23 @@ def _bucket_policy(p: Provisioner, name: str, props: dict[str, Any]) -> Provisio
     return Provisioned(ref=name)
 
 
+def _events_rule(p: Provisioner, name: str, props: dict[str, Any]) -> Provisioned:
+    """An event-pattern rule with its targets (moto's EventBridge delivers to SQS targets)."""
+    rule_name = f"{p.stack_name}-{name}"
+    bus = props.get("EventBusName", "default")
+    events = p.client("events")
+    arn = events.put_rule(
+        Name=rule_name,
+        EventBusName=bus,
+        EventPattern=json.dumps(props["EventPattern"]),
+        State=props.get("State", "ENABLED"),
+    )["RuleArn"]
+    targets = [{"Id": target["Id"], "Arn": target["Arn"]} for target in props.get("Targets", [])]
+    if targets:
+        events.put_targets(Rule=rule_name, EventBusName=bus, Targets=targets)
+    return Provisioned(ref=rule_name, attributes={"Arn": arn})
+
+
 CREATORS: dict[str, Callable[[Provisioner, str, dict[str, Any]], Provisioned]] = {
     "AWS::DynamoDB::Table": _dynamodb_table,
     "AWS::Cognito::UserPool": _user_pool,
@@ -265,6 +282,7 @@ CREATORS: dict[str, Callable[[Provisioner, str, dict[str, Any]], Provisioned]] =
     "AWS::SQS::Queue": _sqs_queue,
     "AWS::SQS::QueuePolicy": _queue_policy,
     "AWS::S3::Bucket": _s3_bucket,
+    "AWS::Events::Rule": _events_rule,
     # AWS::S3::BucketPolicy is not applied: its only statement denies plain HTTP, and the emulator
     # speaks nothing else (moto enforces bucket policies). tests/unit/test_template.py guards it.
 }

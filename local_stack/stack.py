@@ -17,6 +17,7 @@ from local_stack.functions import LAYER_PATHS, FunctionSpec, LambdaFunction, fun
 from local_stack.gateway import BoundRoute, Gateway, JwtAuthorizer
 from local_stack.provision import Provisioned, Provisioner
 from local_stack.template import ROOT, Resolver, load_template
+from local_stack.video_double import VideoDouble
 from local_stack.workers import QueuePoller, Schedule, rate_seconds
 
 #: Batches of one queue in flight at once, as Lambda's SQS pollers invoke several copies of a function.
@@ -45,17 +46,20 @@ class LocalStack:
     host: str = "127.0.0.1"
     api_port: int = 3000
     aws_port: int = 5000
+    video_port: int = 5050
     region: str = "us-east-1"
     stack_name: str = "upload-tokens-local"
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     emulator: Emulator | None = None
     gateway: Gateway | None = None
+    video: VideoDouble | None = None
     info: dict[str, Any] = field(default_factory=dict)
     workers: list[QueuePoller | Schedule] = field(default_factory=list)
 
     def start(self) -> dict[str, Any]:
         self.emulator = Emulator(self.host, self.aws_port)
         self.emulator.start()
+        video_platform = self._start_video_double()
         os.environ.update(
             RUNTIME_ENVIRONMENT,
             AWS_ENDPOINT_URL=self.emulator.endpoint,
@@ -63,7 +67,8 @@ class LocalStack:
             AWS_REGION=self.region,
         )
         template = load_template()
-        parameters = Resolver.parameter_values(template, self.parameter_overrides)
+        forwarding = self._forward_to_video_double(video_platform)
+        parameters = Resolver.parameter_values(template, {**forwarding, **self.parameter_overrides})
         provisioner = Provisioner(template, parameters, self.region, self.stack_name)
         resources = provisioner.provision_all()
         functions = function_specs(template, provisioner.resolver)
@@ -108,6 +113,11 @@ class LocalStack:
             if "UploadsDeadLetterQueue" in resources
             else None,
             "users": DEMO_USERS,
+            "videoPlatform": video_platform,
+            "forwardQueueUrl": resources["ForwardQueue"].ref if "ForwardQueue" in resources else None,
+            "forwardDeadLetterQueueUrl": resources["ForwardDeadLetterQueue"].ref
+            if "ForwardDeadLetterQueue" in resources
+            else None,
             "parameters": parameters,
             "functionEnvironment": environment,
         }
@@ -122,8 +132,31 @@ class LocalStack:
             worker.join(timeout=10)
         if self.gateway is not None:
             self.gateway.stop()
+        if self.video is not None:
+            self.video.stop()
         if self.emulator is not None:
             self.emulator.stop()
+
+    # --- the api.video double (DESIGN.md §5) ---
+    def _start_video_double(self) -> dict[str, str]:
+        """api.video, locally: started before the template's parameters are resolved, so its URL can
+        be a parameter. Its API key (new each run) goes to stack.json only, never to the log."""
+        self.video = VideoDouble(host=self.host, port=self.video_port).start()
+        self.video_port = self.video.port
+        return {"url": self.video.url, "apiKey": self.video.api_key}
+
+    # --- end of the api.video double ---
+
+    def _forward_to_video_double(self, video_platform: dict[str, str]) -> dict[str, str]:
+        """Accepted uploads go on to the double by default, as a deployment with VideoPlatform=apivideo
+        does: its key in a Secrets Manager secret (in the emulator), the secret's name a parameter."""
+        secret = f"{self.stack_name}/api-video-api-key"
+        boto3.client("secretsmanager").create_secret(Name=secret, SecretString=video_platform["apiKey"])
+        return {
+            "VideoPlatform": "apivideo",
+            "ApiVideoBaseUrl": video_platform["url"],
+            "ApiVideoApiKeySecret": secret,
+        }
 
     def _event_sources(
         self, lambdas: dict[str, LambdaFunction], resources: dict[str, Provisioned]

@@ -75,6 +75,7 @@ def running_stack(workdir: Path, parameters: str) -> Iterator[Stack]:
         **os.environ,
         "API_PORT": "0",
         "AWS_PORT": "0",
+        "VIDEO_PORT": "0",
         "STACK_FILE": str(stack_file),
         "PARAMETER_OVERRIDES": parameters,
         "PYTHONUNBUFFERED": "1",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -32,6 +33,18 @@ class Settings(BaseModel):
     cleanup_grace_seconds: int = Field(600, alias="CLEANUP_GRACE_SECONDS", ge=0)
     event_bus_name: str = Field("default", alias="EVENT_BUS_NAME", min_length=1)
     problem_base_url: str = Field("https://docs.api.video/reference/", alias="PROBLEM_TYPE_BASE_URL")
+    video_platform: Literal["none", "apivideo"] = Field("none", alias="VIDEO_PLATFORM")
+    api_video_base_url: str = Field("https://ws.api.video", alias="API_VIDEO_BASE_URL")
+    api_video_api_key_secret: str = Field("", alias="API_VIDEO_API_KEY_SECRET")
+    forward_chunk_bytes: int = Field(
+        50 * 1024**2, alias="FORWARD_CHUNK_BYTES", ge=5 * 1024**2, le=128 * 1024**2
+    )
+    forward_queue_url: str = Field("", alias="FORWARD_QUEUE_URL")
+
+    @property
+    def forwarding(self) -> bool:
+        """Accepted uploads go on to api.video (VideoPlatform=apivideo)."""
+        return self.video_platform == "apivideo"
 
     @property
     def upload_attempts(self) -> int:

@@ -22,7 +22,15 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from upload_service.config import Settings
-from upload_service.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus, isoformat
+from upload_service.records import (
+    Forwarding,
+    ForwardingStatus,
+    TokenRecord,
+    TokenStatus,
+    UploadRecord,
+    UploadStatus,
+    isoformat,
+)
 
 MAX_FILE_NAME = 200
 #: Letters, digits, marks, space and `._-()+,@` : no separators, no control or format characters.
@@ -75,6 +83,26 @@ class UploadToken(WireModel):
         )
 
 
+class ForwardingInfo(WireModel):
+    """An accepted upload on its way to the video platform (VideoPlatform=apivideo)."""
+
+    status: ForwardingStatus
+    video_id: str | None = Field(None, description="api.video's videoId, once its first chunk is taken.")
+    bytes_sent: int = Field(description="Bytes api.video acknowledged; a retry resumes there.")
+    attempts: int
+    error: str | None
+
+    @classmethod
+    def from_record(cls, forwarding: Forwarding) -> ForwardingInfo:
+        return cls(
+            status=forwarding.status,
+            video_id=forwarding.video_id,
+            bytes_sent=forwarding.bytes_sent,
+            attempts=forwarding.attempts,
+            error=forwarding.error or None,
+        )
+
+
 class UploadInfo(WireModel):
     upload_id: str
     file_name: str
@@ -86,6 +114,9 @@ class UploadInfo(WireModel):
     status: UploadStatus
     reason: str | None
     created_at: Timestamp
+    forwarding: ForwardingInfo | None = Field(
+        None, description="Its forwarding to api.video; null where the deployment does not forward."
+    )
 
     @classmethod
     def from_record(cls, record: UploadRecord) -> UploadInfo:
@@ -98,6 +129,7 @@ class UploadInfo(WireModel):
             status=record.status,
             reason=record.reason,
             created_at=record.created_at,
+            forwarding=ForwardingInfo.from_record(record.forwarding) if record.forwarding else None,
         )
 
 

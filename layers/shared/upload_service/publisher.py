@@ -12,6 +12,8 @@ from upload_service.records import UploadRecord
 SOURCE = "upload-tokens"
 ACCEPTED = "Upload Accepted"
 REJECTED = "Upload Rejected"
+FORWARDED = "Upload Forwarded"
+FORWARD_FAILED = "Upload Forward Failed"
 
 
 class PublishFailed(Exception):

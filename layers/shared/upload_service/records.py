@@ -80,6 +80,31 @@ class UploadStatus(StrEnum):
     EXPIRED = "EXPIRED"
 
 
+class ForwardingStatus(StrEnum):
+    """Where an accepted upload is on its way to the video platform."""
+
+    PENDING = "PENDING"
+    IN_PROGRESS = "IN_PROGRESS"
+    FORWARDED = "FORWARDED"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class Forwarding:
+    """An accepted upload's forwarding: the platform's video id and the bytes it acknowledged (a retry
+    resumes there), how many attempts it took, the last error. `lease_owner`/`lease_until` name the
+    forwarder working on it now, so that two never send the same upload at once."""
+
+    status: ForwardingStatus
+    video_id: str | None = None
+    bytes_sent: int = 0
+    attempts: int = 0
+    error: str | None = None
+    lease_owner: str | None = None
+    lease_until: int = 0
+    event_sent: bool = False
+
+
 @dataclass(frozen=True)
 class UploadRecord:
     """One upload started with a token: what was declared, and what became of it.
@@ -104,6 +129,7 @@ class UploadRecord:
     version_id: str | None = None
     detected_type: str | None = None
     event_sent: bool = False
+    forwarding: Forwarding | None = None
 
     @property
     def key(self) -> str:

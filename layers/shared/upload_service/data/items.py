@@ -13,6 +13,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from upload_service.records import (
     LIVE_STATUSES,
+    Forwarding,
+    ForwardingStatus,
     TokenRecord,
     TokenStatus,
     UploadRecord,
@@ -140,4 +142,21 @@ def upload_from_item(item: Mapping[str, Any]) -> UploadRecord:
         version_id=values.get("versionId"),
         detected_type=values.get("detectedType"),
         event_sent=bool(values.get("eventSent", False)),
+        forwarding=forwarding_from_values(values),
+    )
+
+
+def forwarding_from_values(values: Mapping[str, Any]) -> Forwarding | None:
+    """The `fwd*` attributes of an upload item (flat, so each can be set by a conditional update)."""
+    if "fwdStatus" not in values:
+        return None
+    return Forwarding(
+        status=ForwardingStatus(values["fwdStatus"]),
+        video_id=values.get("fwdVideoId"),
+        bytes_sent=int(values.get("fwdBytesSent", 0)),
+        attempts=int(values.get("fwdAttempts", 0)),
+        error=values.get("fwdError"),
+        lease_owner=values.get("fwdLeaseOwner"),
+        lease_until=int(values.get("fwdLeaseUntil", 0)),
+        event_sent=bool(values.get("fwdEventSent", False)),
     )

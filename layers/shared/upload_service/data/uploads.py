@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from upload_service.config import get_settings
 from upload_service.errors import UploadLimitReached
-from upload_service.records import TokenStatus, UploadRecord, UploadStatus, isoformat
+from upload_service.records import (
+    Forwarding,
+    ForwardingStatus,
+    TokenStatus,
+    UploadRecord,
+    UploadStatus,
+    isoformat,
+)
 
 if TYPE_CHECKING:
     from upload_service.storage import StoredObject
@@ -151,6 +158,7 @@ class UploadStore(TokenStore):
             etag=stored.etag,
             version_id=stored.version_id,
             detected_type=detected_type,
+            forwarding=Forwarding(ForwardingStatus.PENDING) if get_settings().forwarding else None,
         )
 
     def reject_upload(
@@ -250,9 +258,13 @@ class UploadStore(TokenStore):
         detected_type: str | None = None,
     ) -> Any:
         """The upload's decision, conditional on it being PENDING: out of the open-uploads index, with
-        what was checked (size, ETag, version, the type its first bytes showed) and its purge date."""
-        retention = timedelta(days=get_settings().record_retention_days)
+        what was checked (size, ETag, version, the type its first bytes showed) and its purge date;
+        an accepted one waits to be forwarded where the deployment forwards (VideoPlatform)."""
+        settings = get_settings()
+        retention = timedelta(days=settings.record_retention_days)
         values: dict[str, Any] = {"reason": reason, "purgeAt": int((now + retention).timestamp())}
+        if status is UploadStatus.ACCEPTED and settings.forwarding:
+            values["fwdStatus"] = ForwardingStatus.PENDING.value
         if stored is not None:
             values |= {"objectSize": stored.size, "etag": stored.etag, "versionId": stored.version_id}
         values["detectedType"] = detected_type

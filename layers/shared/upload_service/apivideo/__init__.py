@@ -1,0 +1,45 @@
+"""The api.video client: authentication, typed errors, and the chunked, resumable delegated upload.
+
+    key = api_key(settings.api_video_secret)
+    with outbound.deadline(outbound.lambda_remaining(context), margin=10):
+        final = upload(client(base_url, key), source, file_name=..., size=..., chunk_bytes=...,
+                       progress=Progress(video_id, bytes_sent), on_chunk=record_progress)
+
+Modules: `client` (endpoints, 401 -> one re-authentication), `auth` (bearer tokens), `errors`
+(problem documents), `body` (the streamed, replayable chunk body), `upload` (chunking and resume),
+`key` (the API key from Secrets Manager).
+"""
+
+from upload_service.apivideo.body import ByteSource, ChunkBody, Readable, SourceEndedEarly
+from upload_service.apivideo.client import PRODUCTION_URL, SANDBOX_URL, ApiVideoClient, client
+from upload_service.apivideo.errors import (
+    ApiVideoError,
+    ApiVideoFinalError,
+    ApiVideoNotFound,
+    ApiVideoUnauthorized,
+    ApiVideoUnavailable,
+)
+from upload_service.apivideo.key import api_key
+from upload_service.apivideo.upload import Progress, chunk_ranges, upload
+from upload_service.outbound import RetryLater
+
+__all__ = [
+    "PRODUCTION_URL",
+    "SANDBOX_URL",
+    "ApiVideoClient",
+    "ApiVideoError",
+    "ApiVideoFinalError",
+    "ApiVideoNotFound",
+    "ApiVideoUnauthorized",
+    "ApiVideoUnavailable",
+    "ByteSource",
+    "ChunkBody",
+    "Progress",
+    "Readable",
+    "RetryLater",
+    "SourceEndedEarly",
+    "api_key",
+    "chunk_ranges",
+    "client",
+    "upload",
+]

@@ -1,0 +1,131 @@
+"""A delegated upload to api.video, chunked and resumable, as api.video's guide describes it.
+
+1. a fresh api.video upload token with a short ttl (one per call, i.e. per attempt);
+2. `POST /upload?token=`: one request for a file up to `chunk_bytes`, else chunks of `chunk_bytes`
+   with `Content-Range: bytes first-last/total` and, on every chunk after the first, the `videoId`
+   the first one returned (api.video's own clients omit it in their plain chunked upload and make
+   one broken video per chunk);
+3. the token deleted, in a `finally`, best effort.
+
+Resume: given the progress so far (`video_id`, `bytes_sent`), the upload continues at byte
+`bytes_sent` of the same video; `on_chunk(progress)` runs after every acknowledged chunk, before
+the next is sent, so the caller can record it durably. Acknowledged bytes are never sent again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from upload_service.apivideo.body import ByteSource, ChunkBody
+from upload_service.apivideo.client import ApiVideoClient
+from upload_service.apivideo.errors import ApiVideoError
+from upload_service.ids import mask
+from upload_service.observability import logger
+from upload_service.outbound import RetryLater
+
+MIB = 1024 * 1024
+#: api.video's limits: parts of at least 5 MiB (but the last), at most 200 MiB a request, 10,000 parts.
+MIN_CHUNK_BYTES = 5 * MIB
+MAX_CHUNK_BYTES = 200 * MIB
+MAX_PARTS = 10_000
+#: Lambda's 15-minute maximum plus a minute: the token outlives any invocation that created it.
+UPLOAD_TOKEN_TTL_SECONDS = 960
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What api.video has acknowledged: the video started, and the bytes it holds (from byte 0)."""
+
+    video_id: str | None = None
+    bytes_sent: int = 0
+
+
+def upload(
+    client: ApiVideoClient,
+    source: ByteSource,
+    *,
+    file_name: str,
+    size: int,
+    chunk_bytes: int,
+    progress: Progress | None = None,
+    on_chunk: Callable[[Progress], None] = lambda _: None,
+    content_type: str = "application/octet-stream",
+    token_ttl: int = UPLOAD_TOKEN_TTL_SECONDS,
+) -> Progress:
+    """Upload (or finish uploading) `size` bytes of `source` as `file_name`; the final progress."""
+    done = progress or Progress()
+    _check(size, chunk_bytes, done)
+    if done.bytes_sent == size:
+        return done
+    token = client.create_upload_token(token_ttl)
+    sender = _ChunkSender(client, token, source, file_name, content_type, size, chunk_bytes)
+    try:
+        for first, last in chunk_ranges(size, chunk_bytes, start=done.bytes_sent):
+            done = sender.send(first, last, done)
+            on_chunk(done)
+    finally:
+        _delete_quietly(client, token)
+    return done
+
+
+def chunk_ranges(size: int, chunk_bytes: int, start: int = 0) -> Iterator[tuple[int, int]]:
+    """Inclusive byte ranges of `chunk_bytes` from `start` to the end, the last one shorter."""
+    for first in range(start, size, chunk_bytes):
+        yield first, min(first + chunk_bytes, size) - 1
+
+
+@dataclass(frozen=True)
+class _ChunkSender:
+    client: ApiVideoClient
+    token: str
+    source: ByteSource
+    file_name: str
+    content_type: str
+    size: int
+    chunk_bytes: int
+
+    def send(self, first: int, last: int, done: Progress) -> Progress:
+        """One request for bytes `first..last`; the progress once api.video acknowledged them."""
+        body = ChunkBody(
+            self.source,
+            first,
+            last,
+            file_name=self.file_name,
+            content_type=self.content_type,
+            video_id=done.video_id,
+        )
+        try:
+            video = self.client.upload(self.token, body, self.content_range(first, last))
+        finally:
+            body.close()
+        video_id = video.get("videoId")
+        if not video_id or (done.video_id and video_id != done.video_id):
+            raise ApiVideoError(200, "api.video answered with another video, or none", str(video_id))
+        return Progress(str(video_id), last + 1)
+
+    def content_range(self, first: int, last: int) -> str | None:
+        """None for a file sent whole in one request, else `bytes first-last/total`."""
+        whole = first == 0 and last == self.size - 1
+        return None if whole else f"bytes {first}-{last}/{self.size}"
+
+
+def _check(size: int, chunk_bytes: int, progress: Progress) -> None:
+    if size <= 0:
+        raise ValueError("api.video takes no empty file")
+    if not MIN_CHUNK_BYTES <= chunk_bytes <= MAX_CHUNK_BYTES:
+        raise ValueError(f"chunk_bytes must be within {MIN_CHUNK_BYTES}-{MAX_CHUNK_BYTES}")
+    if -(-size // chunk_bytes) > MAX_PARTS:
+        raise ValueError(f"more than {MAX_PARTS} parts: use larger chunks")
+    if not 0 <= progress.bytes_sent <= size or (progress.bytes_sent and not progress.video_id):
+        raise ValueError("progress must name its video and lie within the file")
+
+
+def _delete_quietly(client: ApiVideoClient, token: str) -> None:
+    """Best effort: the token expires by itself after its short ttl anyway."""
+    try:
+        client.delete_upload_token(token)
+    except (ApiVideoError, RetryLater) as exc:
+        logger.warning(
+            "Could not delete an api.video upload token", extra={"token": mask(token), "error": str(exc)}
+        )

@@ -1,0 +1,159 @@
+"""Forwarding an accepted upload to api.video: lease it, resume its chunked upload where api.video
+acknowledged it, record every acknowledged chunk, finish once, publish the outcome once.
+
+The event that triggers it names the upload; everything else is read from the upload's record (what
+was accepted, where it is, how far a previous attempt got), never taken from the message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from upload_service.apivideo import ApiVideoError, Progress
+from upload_service.data.forwarding import ForwardingStore, LeaseLost
+from upload_service.data.uploads import UploadStore
+from upload_service.observability import logger
+from upload_service.outbound import RetryLater
+from upload_service.publisher import FORWARD_FAILED, FORWARDED, publish, upload_detail
+from upload_service.records import Forwarding, ForwardingStatus, UploadRecord, UploadStatus
+
+#: Invocations after which an upload that keeps failing (rate limits aside: those are waits) FAILS.
+MAX_ATTEMPTS = 10
+
+
+class Uploader(Protocol):
+    """Sends the rest of an upload to the platform from `start`, reporting every acknowledged chunk."""
+
+    def __call__(
+        self, upload: UploadRecord, start: Progress, on_chunk: Callable[[Progress], None]
+    ) -> Progress: ...
+
+    @property
+    def retries(self) -> int:
+        """Requests retried so far (rate limits, 5xx, lost connections)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str  # forwarded | failed | skipped | later
+    detail: str | None = None
+    retry_after: float | None = None
+
+
+class _AcceptedEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    detail_type: str = Field(alias="detail-type")
+    upload_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+
+
+def upload_id_of(message_body: str) -> str | None:
+    """The upload an "Upload Accepted" event (as EventBridge puts it on the queue) names, or None."""
+    try:
+        event = json.loads(message_body)
+        parsed = _AcceptedEvent.model_validate(
+            {"detail-type": event["detail-type"], "upload_id": event["detail"]["uploadId"]}
+        )
+    except (ValueError, TypeError, KeyError, ValidationError):
+        return None
+    return parsed.upload_id if parsed.detail_type == "Upload Accepted" else None
+
+
+def forward_upload(
+    upload_id: str,
+    *,
+    uploads: UploadStore,
+    store: ForwardingStore,
+    uploader: Uploader,
+    owner: str,
+    now: int,
+    lease_seconds: int,
+) -> Outcome:
+    """Forward one accepted upload (or finish what an earlier attempt finished but did not announce).
+
+    Raises what may pass if retried (api.video unreachable, 5xx after retries): the lease is given
+    back with the error first, so the retry resumes at once where this one stopped.
+    """
+    upload = uploads.get_upload(upload_id)
+    if upload is None or upload.status is not UploadStatus.ACCEPTED:
+        return Outcome("skipped", "not an accepted upload")
+    forwarding = store.claim(upload.token_ref, upload.upload_id, owner, now, lease_seconds)
+    if forwarding is None:
+        return _not_ours(uploads, store, upload)
+    if forwarding.attempts > MAX_ATTEMPTS:
+        return _fail(store, upload, owner, f"gave up after {MAX_ATTEMPTS} attempts: {forwarding.error}")
+
+    def acknowledged(progress: Progress) -> None:
+        store.record_progress(
+            upload.token_ref, upload.upload_id, owner, progress.video_id or "", progress.bytes_sent
+        )
+
+    try:
+        uploader(upload, Progress(forwarding.video_id, forwarding.bytes_sent), acknowledged)
+    except LeaseLost:
+        return Outcome("skipped", "another forwarder took over")
+    except RetryLater as wait:
+        store.release(upload.token_ref, upload.upload_id, owner, str(wait), uploader.retries)
+        return Outcome("later", str(wait), retry_after=wait.after_seconds)
+    except ApiVideoError as refused:
+        if refused.final:
+            return _fail(store, upload, owner, str(refused), uploader.retries)
+        store.release(upload.token_ref, upload.upload_id, owner, str(refused)[:500], uploader.retries)
+        raise
+    except Exception as error:
+        failure = f"{type(error).__name__}: {error}"[:500]
+        store.release(upload.token_ref, upload.upload_id, owner, failure, uploader.retries)
+        raise
+    finished = store.finish(
+        upload.token_ref, upload.upload_id, owner, ForwardingStatus.FORWARDED, None, uploader.retries
+    )
+    _announce(store, upload, finished)
+    return Outcome("forwarded", finished.video_id)
+
+
+def _fail(store: ForwardingStore, upload: UploadRecord, owner: str, error: str, retries: int = 0) -> Outcome:
+    finished = store.finish(
+        upload.token_ref, upload.upload_id, owner, ForwardingStatus.FAILED, error, retries
+    )
+    _announce(store, upload, finished)
+    return Outcome("failed", error)
+
+
+def _not_ours(uploads: UploadStore, store: ForwardingStore, upload: UploadRecord) -> Outcome:
+    """Someone else holds it, or it is done: a done one whose event was lost is announced now."""
+    current = uploads.get_token_upload(upload.token_ref, upload.upload_id)
+    forwarding = current.forwarding if current else None
+    if forwarding and forwarding.status in (ForwardingStatus.FORWARDED, ForwardingStatus.FAILED):
+        if not forwarding.event_sent:
+            _announce(store, upload, forwarding)
+        return Outcome("skipped", f"already {forwarding.status.value}")
+    return Outcome("skipped", "another forwarder holds it")
+
+
+def _announce(store: ForwardingStore, upload: UploadRecord, forwarding: Forwarding) -> None:
+    """ "Upload Forwarded" or "Upload Forward Failed", once (claimed first, given back on failure)."""
+    if not store.claim_outcome_event(upload.token_ref, upload.upload_id):
+        return
+    detail = {
+        **upload_detail(upload),
+        "forwarding": {
+            "status": forwarding.status.value,
+            "videoId": forwarding.video_id,
+            "bytesSent": forwarding.bytes_sent,
+            "attempts": forwarding.attempts,
+            "error": forwarding.error or None,
+        },
+    }
+    kind = FORWARDED if forwarding.status is ForwardingStatus.FORWARDED else FORWARD_FAILED
+    try:
+        publish(kind, detail)
+    except Exception:
+        store.release_outcome_event(upload.token_ref, upload.upload_id)
+        raise
+    logger.info(kind.lower(), extra={"uploadId": upload.upload_id, "videoId": forwarding.video_id})
