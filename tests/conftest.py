@@ -33,7 +33,7 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 TEST_PARAMETERS = (
     "MaxActiveTokensPerUser=5 RateLimitPerMinute=40 TokenTtlDefaultSeconds=3600 TokenTtlMaxSeconds=86400 "
     "MaxUploadBytes=1048576 UploadsPerToken=3 UploadRateLimitPerMinute=20 UploadTargetTtlSeconds=60 "
-    "CleanupGraceSeconds=0 CleanupSchedule='rate(1 day)' CleanupBatchSize=50"
+    "CleanupGraceSeconds=0 CleanupSchedule='rate(1 day)' CleanupBatchSize=50 ForwardChunkBytes=5242880"
 )
 PASSWORD = "Test-password-123"
 
@@ -89,8 +89,9 @@ def running_stack(workdir: Path, parameters: str) -> Iterator[Stack]:
             process.kill()
             raise RuntimeError("local stack did not start:\n" + (workdir / "stack.log").read_text())
         time.sleep(0.1)
+    info = json.loads(stack_file.read_text())
     try:
-        yield Stack(json.loads(stack_file.read_text()), workdir / "stack.log", process.pid)
+        yield Stack(info, workdir / "stack.log", process.pid)
     finally:
         process.send_signal(signal.SIGINT)  # what Ctrl-C sends: everything must stop, cleanly
         try:
@@ -101,8 +102,11 @@ def running_stack(workdir: Path, parameters: str) -> Iterator[Stack]:
         finally:
             log.close()
         assert exit_code == 0, (workdir / "stack.log").read_text()[-2000:]
-        leaks = secrets_in((workdir / "stack.log").read_text())
+        logged = (workdir / "stack.log").read_text()
+        leaks = secrets_in(logged)
         assert not leaks, f"full tokens or JWTs in the local stack's log: {leaks[:5]}"
+        api_key = info.get("videoPlatform", {}).get("apiKey")
+        assert not api_key or api_key not in logged, "the api.video API key is in the local stack's log"
 
 
 #: A whole upload token, or anything shaped like a JWT (three base64url parts, the first `eyJ`).

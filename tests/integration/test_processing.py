@@ -36,6 +36,7 @@ def seed_upload(
     content: bytes = CLIP,
     declared: int = 4096,
     content_type: str = "video/mp4",
+    file_name: str = "take 1+2.mp4",
 ) -> UploadRecord:
     """A live token with one PENDING upload (of `declared` bytes of `content_type`), and (optionally)
     the object, `content`, put directly with that type."""
@@ -47,7 +48,7 @@ def seed_upload(
         token.ref,
         uuid.uuid4().hex,
         owner,
-        "take 1+2.mp4",
+        file_name,
         declared,
         content_type,
         now,

@@ -200,6 +200,19 @@ def test_a_429_waits_what_the_server_says(
     assert clock.slept == [wait, wait]
 
 
+def test_a_5xx_ignores_the_rate_limit_window_api_video_sends_on_every_answer(
+    server: ScriptedServer, clock: FakeClock
+) -> None:
+    """`X-RateLimit-Retry-After` is when api.video's rate window resets, on every answer: a 503 that
+    carries it is retried after the backoff, not after the window."""
+    server.replies = [Reply(503, {"X-RateLimit-Retry-After": "55"})]
+
+    response = build_session(sleep=clock.sleep).get(server.url + "/x")
+
+    assert response.status_code == 200
+    assert 55 not in clock.slept and all(wait < 2 for wait in clock.slept)
+
+
 @pytest.mark.parametrize(("asked", "waits"), [(8, True), (9, False)])
 def test_a_wait_past_the_deadline_raises_retry_later_without_sleeping(
     server: ScriptedServer, clock: FakeClock, asked: int, waits: bool

@@ -136,7 +136,11 @@ class BoundedRetry(Retry):
         return super().new(**kw)
 
     def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
-        return retry_after(response.headers)
+        """api.video sends `X-RateLimit-Retry-After` on every answer (when its rate window resets), so
+        it says how long to wait only on a 429; other answers are judged by `Retry-After` alone."""
+        if response.status == 429:
+            return retry_after(response.headers)
+        return _seconds(response.headers.get("Retry-After"))
 
     def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
         wait = self.get_retry_after(response)

@@ -1,0 +1,304 @@
+"""Forwarding accepted uploads to api.video, in process against the emulator and the stack's api.video
+double (over HTTP, scripted through its control routes): chunks, resume, rate limits, crashes,
+races, final errors. The test stack forwards in chunks of 5 MiB (ForwardChunkBytes)."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import Published, Stack
+from tests.integration.test_processing import CLIP, seed_upload
+from upload_service import forwarding, outbound
+from upload_service.apivideo import Progress
+from upload_service.config import get_settings
+from upload_service.data.forwarding import ForwardingStore
+from upload_service.data.table import default_store
+from upload_service.data.uploads import UploadStore
+from upload_service.records import ForwardingStatus, UploadRecord, UploadStatus
+from upload_service.repository import default_repository
+from upload_service.storage import default_storage
+from upload_service.video_platform import ApiVideoUploader
+
+MIB = 1024 * 1024
+
+
+class Double:
+    """The stack's api.video double, through its control routes."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.url = stack.info["videoPlatform"]["url"]
+
+    def video(self, video_id: str) -> dict[str, Any]:
+        return dict(requests.get(f"{self.url}/_double/videos/{video_id}", timeout=10).json())
+
+    def videos_titled(self, title: str) -> list[str]:
+        stats = requests.get(f"{self.url}/_double/stats", timeout=10).json()
+        return [video["videoId"] for video in stats["videos"] if video["title"] == title]
+
+    def source_sha256(self, video_id: str) -> str:
+        response = requests.get(f"{self.url}/videos/{video_id}/source", timeout=60)
+        response.raise_for_status()
+        return hashlib.sha256(response.content).hexdigest()
+
+    def fault(self, **fault: Any) -> None:
+        requests.post(f"{self.url}/_double/faults", json=fault, timeout=10).raise_for_status()
+
+    def expire_access_tokens(self) -> None:
+        requests.post(f"{self.url}/_double/expire-access-tokens", timeout=10).raise_for_status()
+
+
+@pytest.fixture
+def double(stack: Stack, lambda_env: dict[str, str]) -> Iterator[Double]:
+    video_double = Double(stack)
+    yield video_double
+    requests.delete(f"{video_double.url}/_double/faults", timeout=10)
+
+
+def accepted(size: int) -> tuple[UploadRecord, bytes]:
+    """An ACCEPTED upload of `size` bytes (an MP4 header, then seeded random bytes) in media/, under a
+    name of its own (the double titles its video so)."""
+    content = CLIP + random.Random(size).randbytes(size - len(CLIP))
+    upload = seed_upload("forward-owner", send=False, declared=size, file_name=f"{uuid.uuid4().hex}.mp4")
+    storage = default_storage()
+    storage.client.put_object(
+        Bucket=storage.bucket, Key=upload.media_key, Body=content, ContentType="video/mp4"
+    )
+    stored = storage.head(upload.media_key)
+    assert stored is not None
+    return default_repository().accept_upload(upload, stored, datetime.now(UTC)), content
+
+
+def forward(
+    upload: UploadRecord,
+    *,
+    owner: str = "forwarder-1",
+    now: int | None = None,
+    remaining: Callable[[], float] = lambda: 600.0,
+    interrupt: Callable[[Progress], None] | None = None,
+) -> forwarding.Outcome:
+    """One forward-upload invocation's work; `interrupt` runs after each acknowledged chunk."""
+    with outbound.deadline(remaining, margin=20) as deadline:
+        uploader: Any = ApiVideoUploader(get_settings(), deadline)
+        if interrupt is not None:
+            uploader = Interrupted(uploader, interrupt)
+        return forwarding.forward_upload(
+            upload.upload_id,
+            uploads=default_store(UploadStore),
+            store=default_store(ForwardingStore),
+            uploader=uploader,
+            owner=owner,
+            now=now or int(time.time()),
+            lease_seconds=900,
+        )
+
+
+class Interrupted:
+    """The real uploader, with something injected after each acknowledged (and recorded) chunk."""
+
+    def __init__(self, inner: ApiVideoUploader, after_chunk: Callable[[Progress], None]) -> None:
+        self.inner = inner
+        self.after_chunk = after_chunk
+
+    @property
+    def retries(self) -> int:
+        return self.inner.retries
+
+    def __call__(
+        self, upload: UploadRecord, start: Progress, on_chunk: Callable[[Progress], None]
+    ) -> Progress:
+        def recorded_then_interrupted(progress: Progress) -> None:
+            on_chunk(progress)
+            self.after_chunk(progress)
+
+        return self.inner(upload, start, recorded_then_interrupted)
+
+
+class Crash(BaseException):
+    """The process dies: nothing of ours catches it, nothing is released."""
+
+
+def record_of(upload: UploadRecord) -> UploadRecord:
+    current = default_repository().get_upload(upload.upload_id)
+    assert current is not None
+    return current
+
+
+def no_range_twice(video: dict[str, Any]) -> bool:
+    ranges = [(chunk["from"], chunk["to"]) for chunk in video["chunks"]]
+    return len(ranges) == len(set(ranges))
+
+
+def test_a_file_of_six_chunks_is_one_video_with_the_video_id_on_every_later_chunk(
+    double: Double, published: Published
+) -> None:
+    upload, content = accepted(26 * MIB)
+
+    outcome = forward(upload)
+
+    assert outcome.result == "forwarded"
+    record = record_of(upload)
+    assert record.forwarding is not None
+    assert record.forwarding.status is ForwardingStatus.FORWARDED
+    assert (record.forwarding.bytes_sent, record.forwarding.attempts) == (26 * MIB, 1)
+    video = double.video(record.forwarding.video_id or "")
+    assert [chunk["contentRange"] for chunk in video["chunks"]] == [
+        f"bytes {first}-{min(first + 5 * MIB, 26 * MIB) - 1}/{26 * MIB}"
+        for first in range(0, 26 * MIB, 5 * MIB)
+    ]
+    assert [chunk["withVideoId"] for chunk in video["chunks"]] == [False] + [True] * 5
+    assert double.videos_titled(upload.file_name) == [record.forwarding.video_id]
+    assert double.source_sha256(record.forwarding.video_id or "") == hashlib.sha256(content).hexdigest()
+    assert published.about(upload.upload_id) == ["Upload Forwarded"]
+
+
+def test_rate_limits_are_waited_out_and_counted(double: Double) -> None:
+    upload, _ = accepted(12 * MIB)
+    double.fault(status=429, times=2, route="upload", retryAfter=1)
+
+    started = time.monotonic()
+    outcome = forward(upload)
+
+    assert outcome.result == "forwarded"
+    assert time.monotonic() - started >= 2  # the two waits api.video asked for
+    record = record_of(upload)
+    assert record.forwarding is not None and record.forwarding.attempts == 3  # one invocation, two retries
+    video = double.video(record.forwarding.video_id or "")
+    assert no_range_twice(video) and video["complete"]
+
+
+def test_a_wait_past_the_remaining_time_ends_the_invocation_and_the_retry_resumes(double: Double) -> None:
+    upload, content = accepted(16 * MIB)
+
+    def throttle_long_after_the_second_chunk(progress: Progress) -> None:
+        if progress.bytes_sent == 10 * MIB:
+            double.fault(status=429, times=1, route="upload", retryAfter=120)
+
+    started = time.monotonic()
+    first = forward(upload, remaining=lambda: 60.0, interrupt=throttle_long_after_the_second_chunk)
+
+    assert first.result == "later" and first.retry_after == pytest.approx(120)
+    assert time.monotonic() - started < 30  # it did not sleep the 120 s
+    saved = record_of(upload).forwarding
+    assert saved is not None and saved.status is ForwardingStatus.IN_PROGRESS
+    assert saved.bytes_sent == 10 * MIB and saved.lease_owner is None
+
+    second = forward(upload, owner="forwarder-2")
+
+    assert second.result == "forwarded"
+    done = record_of(upload).forwarding
+    assert done is not None and done.video_id == saved.video_id and done.bytes_sent == 16 * MIB
+    video = double.video(done.video_id or "")
+    assert no_range_twice(video)
+    assert video["bytesReceived"] == 16 * MIB  # no acknowledged byte sent twice
+    assert double.source_sha256(done.video_id or "") == hashlib.sha256(content).hexdigest()
+
+
+def test_a_crash_after_the_second_chunk_resumes_at_the_third_once_the_lease_expires(double: Double) -> None:
+    upload, content = accepted(16 * MIB)
+
+    def crash_after_the_second_chunk(progress: Progress) -> None:
+        if progress.bytes_sent == 10 * MIB:
+            raise Crash()
+
+    with pytest.raises(Crash):
+        forward(upload, interrupt=crash_after_the_second_chunk)
+    crashed = record_of(upload).forwarding
+    assert crashed is not None and crashed.lease_owner == "forwarder-1"
+    assert forward(upload, owner="too-early").result == "skipped"  # the lease still holds
+
+    resumed = forward(upload, owner="after-expiry", now=int(time.time()) + 901)
+
+    assert resumed.result == "forwarded"
+    record = record_of(upload).forwarding
+    assert record is not None and record.video_id == crashed.video_id
+    video = double.video(record.video_id or "")
+    assert [chunk["from"] for chunk in video["chunks"]] == [0, 5 * MIB, 10 * MIB, 15 * MIB]
+    assert double.videos_titled(upload.file_name) == [record.video_id]
+    assert double.source_sha256(record.video_id or "") == hashlib.sha256(content).hexdigest()
+
+
+def test_racing_forwarders_and_a_duplicate_event_make_one_video_and_one_event(
+    double: Double, published: Published
+) -> None:
+    upload, _ = accepted(11 * MIB)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(lambda n: forward(upload, owner=f"racer-{n}"), range(4)))
+    again = forward(upload, owner="duplicate-delivery")
+
+    assert sorted(o.result for o in outcomes) == ["forwarded", "skipped", "skipped", "skipped"]
+    assert again.result == "skipped"
+    record = record_of(upload).forwarding
+    assert record is not None
+    assert double.videos_titled(upload.file_name) == [record.video_id]
+    assert published.about(upload.upload_id) == ["Upload Forwarded"]
+
+
+def test_a_final_refusal_fails_the_upload_once_with_api_videos_error(
+    double: Double, published: Published
+) -> None:
+    upload, _ = accepted(2 * MIB)
+    double.fault(
+        status=400,
+        times=1,
+        route="upload",
+        body={
+            "type": "https://docs.api.video/reference/invalid-file",
+            "title": "The file is invalid.",
+            "status": 400,
+        },
+    )
+
+    outcome = forward(upload)
+    again = forward(upload, owner="redelivery")
+
+    assert (outcome.result, again.result) == ("failed", "skipped")
+    record = record_of(upload).forwarding
+    assert record is not None and record.status is ForwardingStatus.FAILED
+    assert record.error is not None and "The file is invalid." in record.error
+    assert published.about(upload.upload_id) == ["Upload Forward Failed"]
+    (event,) = [e for e in published.entries if e["Detail"]["uploadId"] == upload.upload_id]
+    assert event["Detail"]["forwarding"]["error"] == record.error
+
+
+def test_an_expired_bearer_token_is_renewed_once(double: Double) -> None:
+    forward(accepted(1 * MIB)[0])  # the process now holds a bearer token
+    double.expire_access_tokens()
+    upload, _ = accepted(1 * MIB)
+
+    assert forward(upload).result == "forwarded"
+
+
+def test_uploads_that_were_not_accepted_never_reach_api_video(double: Double) -> None:
+    pending = seed_upload("never-forwarded", send=False, file_name=f"{uuid.uuid4().hex}.mp4")
+    rejected = default_repository().reject_upload(pending, UploadStatus.REJECTED, "test", datetime.now(UTC))
+
+    assert forward(pending).result == "skipped"
+    assert forward(rejected).result == "skipped"
+    assert double.videos_titled(pending.file_name) == []
+
+
+def test_nothing_secret_is_logged_while_forwarding(
+    stack: Stack, double: Double, capsys: pytest.CaptureFixture[str]
+) -> None:
+    double.expire_access_tokens()  # a renewal, a retry and an error, logged as they happen
+    double.fault(status=503, times=1, route="upload")
+    upload, _ = accepted(6 * MIB)
+
+    assert forward(upload).result == "forwarded"
+
+    logged = capsys.readouterr()
+    text = logged.out + logged.err
+    assert stack.info["videoPlatform"]["apiKey"] not in text
+    assert "eyJ" not in text  # the double's bearer tokens are JWT-shaped
+    assert "token=" not in text
