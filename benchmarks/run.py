@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cold_start
 import cost
+import forwarding
 import latency
 import size
 
@@ -42,6 +43,7 @@ def main() -> None:
     results["dynamodb_cost"] = rows
     results["warm_latency"] = latency.measure(int(os.environ.get("REQUESTS", "200")))
     results["built_size"] = size.measure()
+    results.update(forwarding.measure(rounds=int(os.environ.get("FORWARD_ROUNDS", forwarding.ROUNDS))))
     results["seconds"] = round(time.time() - started)
     print(
         table(
@@ -58,6 +60,8 @@ def main() -> None:
         )
     )
     print(table("Built size (sam build, unzipped)", results["built_size"]))
+    for key, title in forwarding.TABLES.items():
+        print(table(title, results[key]))
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(
         f"\nwritten to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}"

@@ -73,8 +73,14 @@ class EventLog:
                 self.seen.append(json.loads(message["Body"]))
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
-    def about(self, upload_id: str) -> list[dict[str, Any]]:
-        return [event for event in self.drain() if event["detail"].get("uploadId") == upload_id]
+    def about(self, upload_id: str, forwarding: bool = False) -> list[dict[str, Any]]:
+        """The upload's events: its decision (and, with `forwarding`, what became of its forwarding)."""
+        return [
+            event
+            for event in self.drain()
+            if event["detail"].get("uploadId") == upload_id
+            and (forwarding or event["detail-type"] in ("Upload Accepted", "Upload Rejected"))
+        ]
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ EVENT_FILE = {
     "StartUploadFunction": "start_upload",
     "ProcessUploadFunction": "process_upload",
     "CleanupFunction": "cleanup",
+    "ForwardUploadFunction": "forward_upload",
 }
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -119,6 +120,11 @@ def test_process_upload_event(invoke: Invoke, event_token: str) -> None:
     assert repo.get_upload(upload_id).status is UploadStatus.ACCEPTED  # type: ignore[union-attr]
     assert storage.head(upload.media_key) is not None
     assert storage.head(upload.key) is None
+
+
+def test_forward_upload_event(invoke: Invoke) -> None:
+    """The example names an upload this table does not hold: acknowledged, nothing forwarded."""
+    assert invoke("ForwardUploadFunction", load_event("forward_upload")) == {"batchItemFailures": []}
 
 
 def test_cleanup_event(invoke: Invoke) -> None:

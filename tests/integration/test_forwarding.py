@@ -5,6 +5,7 @@ races, final errors. The test stack forwards in chunks of 5 MiB (ForwardChunkByt
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import time
 import uuid
@@ -13,9 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
+from local_stack.workers import sqs_event
 from tests.conftest import Published, Stack
 from tests.integration.test_processing import CLIP, seed_upload
 from upload_service import forwarding, outbound
@@ -302,3 +305,48 @@ def test_nothing_secret_is_logged_while_forwarding(
     assert stack.info["videoPlatform"]["apiKey"] not in text
     assert "eyJ" not in text  # the double's bearer tokens are JWT-shaped
     assert "token=" not in text
+
+
+def test_the_handler_returns_a_rate_limited_message_when_api_video_said(
+    double: Double, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """forward-upload itself, on a real message of a queue of its own: a 429 asking for longer than
+    the invocation has left gives the lease back and sets the message's visibility to that wait
+    (not the forward queue's 90 minutes), so it comes back when api.video said."""
+    from local_stack.functions import FunctionSpec, LambdaFunction
+    from local_stack.template import ROOT
+
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(
+        QueueName=f"forward-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "5400"}
+    )
+    monkeypatch.setenv("FORWARD_QUEUE_URL", queue["QueueUrl"])
+    get_settings.cache_clear()
+    upload, _ = accepted(11 * MIB)
+    body = {
+        "detail-type": "Upload Accepted",
+        "source": "upload-tokens",
+        "detail": {"uploadId": upload.upload_id},
+    }
+    sqs.send_message(QueueUrl=queue["QueueUrl"], MessageBody=json.dumps(body))
+    (message,) = sqs.receive_message(QueueUrl=queue["QueueUrl"], AttributeNames=["All"])["Messages"]
+    event = sqs_event(
+        [message], f"arn:aws:sqs:us-east-1:123456789012:{queue['QueueUrl'].rsplit('/', 1)[1]}", "us-east-1"
+    )
+    # 70 s left, 60 kept back: a wait of 12 s is past what this invocation may spend
+    forwarder = LambdaFunction(
+        FunctionSpec(
+            "ForwardUploadFunction", ROOT / "functions/forward_upload", "app.lambda_handler", 70, 512, {}
+        )
+    )
+    double.fault(status=429, times=1, route="upload", retryAfter=12)
+
+    result = forwarder.invoke(event)
+    get_settings.cache_clear()
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
+    saved = record_of(upload).forwarding
+    assert saved is not None and saved.lease_owner is None and saved.error and "retry after 12" in saved.error
+    assert sqs.receive_message(QueueUrl=queue["QueueUrl"]).get("Messages") is None  # not yet
+    back = sqs.receive_message(QueueUrl=queue["QueueUrl"], WaitTimeSeconds=20).get("Messages")
+    assert back and back[0]["MessageId"] == message["MessageId"]  # after ~12 s, not 5400

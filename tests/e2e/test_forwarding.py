@@ -1,0 +1,71 @@
+"""Forwarding as a frontend and its backend see it, through the running local stack: a file uploaded
+with a token ends ACCEPTED, then FORWARDED to the api.video double with a videoId, byte for byte;
+a rejected one never reaches api.video."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from tests.conftest import Stack, User
+from tests.e2e.conftest import EventLog
+from tests.e2e.test_uploads import CLIP, decided, send, start
+
+
+def forwarded(stack: Stack, user: User, token: str, upload_id: str, timeout: float = 30) -> dict[str, Any]:
+    """The upload as GET /upload-tokens/{token} shows it once its forwarding has finished."""
+    deadline = time.monotonic() + timeout
+    while True:
+        upload = decided(stack, user, token, upload_id)
+        forwarding = upload.get("forwarding") or {}
+        if forwarding.get("status") in ("FORWARDED", "FAILED") or time.monotonic() > deadline:
+            return upload
+        time.sleep(0.1)
+
+
+def test_an_accepted_upload_is_forwarded_to_api_video_byte_for_byte(
+    stack: Stack, user: User, token_of: Callable[..., str], event_log: EventLog
+) -> None:
+    content = CLIP + random.Random(11).randbytes(300_000)
+    name = f"{uuid.uuid4().hex}.mp4"
+    token = token_of(user)
+    target = start(stack, token, name=name, size=len(content)).json()
+
+    send(target, content)
+    upload = forwarded(stack, user, token, target["uploadId"])
+
+    assert upload["status"] == "ACCEPTED"
+    forwarding = upload["forwarding"]
+    assert forwarding["status"] == "FORWARDED" and forwarding["bytesSent"] == len(content)
+    assert forwarding["videoId"].startswith("vi") and forwarding["error"] is None
+    video = f"{stack.info['videoPlatform']['url']}/videos/{forwarding['videoId']}"
+    assert hashlib.sha256(requests.get(f"{video}/source", timeout=30).content).digest() == (
+        hashlib.sha256(content).digest()
+    )
+    deadline = time.monotonic() + 10
+    while len(kinds := [e["detail-type"] for e in event_log.about(target["uploadId"], forwarding=True)]) < 2:
+        assert time.monotonic() < deadline, kinds
+        time.sleep(0.1)
+    assert kinds == ["Upload Accepted", "Upload Forwarded"]
+
+
+def test_a_rejected_upload_never_reaches_api_video(
+    stack: Stack, user: User, token_of: Callable[..., str]
+) -> None:
+    name = f"{uuid.uuid4().hex}.mp4"
+    token = token_of(user)
+    target = start(stack, token, name=name, size=len(CLIP)).json()
+
+    send(target, CLIP, content_type="image/png")
+    upload = decided(stack, user, token, target["uploadId"])
+    time.sleep(1)  # time enough for a forward, were one to happen
+
+    assert upload["status"] == "REJECTED" and upload["forwarding"] is None
+    stats = requests.get(f"{stack.info['videoPlatform']['url']}/_double/stats", timeout=10).json()
+    assert [video for video in stats["videos"] if video["title"] == name] == []
