@@ -14,8 +14,9 @@ Throughput and memory: a 256 MiB file in chunks of 50 MiB (6 requests) to the ap
   chunked reference makes the double do exactly the same work for both sides, and the ratio is what
   reading from S3 and our client add. One POST of the whole file (to a second double whose
   per-request limit is raised in its own process, nothing in local_stack/ changed) is shown beside it.
-- moto's ranged GetObject reads the whole object whatever the range (~0.15 s per GET of 256 MiB,
-  during which the forwarder can only wait): the forwarding row says how much of its time that was,
+- moto answers a ranged GetObject only once it has read the whole range (a whole object, before
+  `local_stack.moto_fixes.serve_ranges_from_the_buffer`), and the forwarder can only wait meanwhile:
+  the forwarding row says how much of its time that was,
   timed in the same runs with botocore hooks, and a row without it gives our own share.
 Each round runs the three in turn, each in a fresh process; figures are medians over the rounds
 (peak RSS: the highest), and the first round's videos are checked byte for byte (sha256).
@@ -174,7 +175,7 @@ def _rss() -> dict[str, int]:
 
 class _GetObjectWaits:
     """Seconds from sending each GetObject to its answer's headers: the emulator working, the
-    forwarder idle (moto reads the whole object for any range)."""
+    forwarder idle (moto reads the whole range before it answers)."""
 
     def __init__(self) -> None:
         self.seconds: list[float] = []
@@ -430,7 +431,7 @@ def _throughput_rows(
             median("forward", "less_moto_seconds"),
             None,
             True,
-            "moto reads the whole object for any range (an emulator cost, S3 has none)",
+            "moto reads a whole range before its first byte (an emulator cost; S3 streams)",
         ),
         row(
             "plain requests.post of the whole file, one request",

@@ -80,4 +80,17 @@ while True:
 waited = f"after {time.monotonic() - started:.2f} s"
 show("decision", " ".join(part for part in (upload["status"], upload["reason"], waited) if part))
 show("token now", view["status"])
+
+# 6. where the deployment forwards (make dev does, to its api.video double), the upload goes on
+while upload["status"] == "ACCEPTED" and upload.get("forwarding"):
+    forwarding = upload["forwarding"]
+    if forwarding["status"] in ("FORWARDED", "FAILED") or time.monotonic() - started > 60:
+        show(
+            "api.video",
+            f"{forwarding['status']} {forwarding['videoId'] or forwarding['error'] or ''}".strip(),
+        )
+        break
+    time.sleep(0.1)
+    view = requests.get(f"{api}/upload-tokens/{token}", headers=headers, timeout=10).json()
+    upload = next(u for u in view["uploads"] if u["uploadId"] == target["uploadId"])
 sys.exit(0 if upload["status"] == "ACCEPTED" else 1)

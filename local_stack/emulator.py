@@ -15,7 +15,11 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local_stack.moto_fixes import snapshot_only_touched_items, stop_tracking_instances
+from local_stack.moto_fixes import (
+    serve_ranges_from_the_buffer,
+    snapshot_only_touched_items,
+    stop_tracking_instances,
+)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -57,6 +61,7 @@ class Emulator:
     def start(self) -> None:
         snapshot_only_touched_items()
         stop_tracking_instances()
+        serve_ranges_from_the_buffer()
         app = serialised(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port

@@ -11,6 +11,11 @@ everything stored: a few thousand uploads in, every start, accept and reject cop
 three times, the stack slows until requests time out and its memory balloons (the review saw 16.9 GB
 after about 1,000 start-then-reject cycles). DynamoDB's own cost is per item written.
 
+moto's GetObject reads the whole object for any Range (then slices it, and runs a regex over all of
+it): a 1 MiB range of a 256 MiB object costs a 256 MiB read, so forwarding a large file in chunks
+read from the emulator grew with size x chunks. `serve_ranges_from_the_buffer` reads only the range,
+as S3 does.
+
 `snapshot_only_touched_items` keeps moto's semantics (all or nothing) with a snapshot of only the
 items the transaction writes: the table's deep copy becomes the table itself, and a failed
 transaction puts back exactly those items. The emulator serialises DynamoDB requests, so nothing
@@ -21,6 +26,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
+import threading
 from typing import Any
 
 from moto.core.common_models import BaseModel
@@ -28,6 +35,8 @@ from moto.core.model_instances import model_data
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.s3.models import FakeKey
+from moto.s3.responses import S3Response
 
 _installed = False
 
@@ -91,3 +100,52 @@ def _restore(table: Table, hash_key: Any, range_key: Any, item: Any) -> None:
         table.items[hash_key][range_key] = item
     else:
         table.items[hash_key] = item
+
+
+#: `bytes=first-last`, `bytes=first-` or `bytes=-suffix`: one range, as the forwarder asks.
+_ONE_RANGE = re.compile(r"bytes=(?:(?P<first>\d+)-(?P<last>\d*)|-\d+)")
+_ranged = threading.local()
+
+
+class _StoredBytes:
+    """An object's bytes as moto's range handling uses them (`len`, one slice), read from its buffer
+    only where the slice asks."""
+
+    def __init__(self, key: FakeKey) -> None:
+        self.key = key
+
+    def __len__(self) -> int:
+        return int(self.key.size)
+
+    def __getitem__(self, part: slice) -> bytes:
+        start, stop, _ = part.indices(len(self))
+        with self.key.lock:
+            self.key._value_buffer.seek(start)
+            return bytes(self.key._value_buffer.read(max(0, stop - start)))
+
+
+def serve_ranges_from_the_buffer() -> None:
+    """GetObject with one Range reads that range only (install once per process)."""
+    if getattr(S3Response.get_object, "reads_ranges_only", False):
+        return
+    whole_object: Any = FakeKey.value
+    original = S3Response.get_object
+
+    def value(key: FakeKey) -> Any:
+        return _StoredBytes(key) if getattr(_ranged, "active", False) else whole_object.fget(key)
+
+    @functools.wraps(original)
+    def get_object(self: S3Response) -> Any:
+        one_range = _ONE_RANGE.fullmatch(self.headers.get("range") or "")
+        backwards = one_range and one_range["last"] and int(one_range["first"]) > int(one_range["last"])
+        if one_range is None or backwards or "partNumber" in self.querystring:
+            return original(self)  # moto's own answer (S3 ignores a backwards range)
+        _ranged.active = True
+        try:
+            return original(self)
+        finally:
+            _ranged.active = False
+
+    get_object.reads_ranges_only = True  # type: ignore[attr-defined]
+    FakeKey.value = property(value, whole_object.fset)  # type: ignore[assignment]
+    S3Response.get_object = get_object  # type: ignore[method-assign]

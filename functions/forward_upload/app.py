@@ -23,6 +23,13 @@ settings = get_settings()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 #: Seconds kept back from the function's time: one chunk's transfer, then recording progress.
 MARGIN_SECONDS = 60
+#: The metric each outcome counts.
+METRICS = {
+    "forwarded": "UploadsForwarded",
+    "failed": "UploadForwardsFailed",
+    "skipped": "ForwardsSkipped",
+    "later": "ForwardsRateLimited",
+}
 #: A lease outlives the invocation by this much, so a crashed forwarder's upload is taken over after.
 LEASE_GRACE_SECONDS = 60
 
@@ -55,7 +62,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     logger.info(
         "forwarding", extra={"uploadId": upload_id, "result": outcome.result, "detail": outcome.detail}
     )
-    metrics.add_metric(name=f"Forward{outcome.result.capitalize()}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=METRICS[outcome.result], unit=MetricUnit.Count, value=1)
     if outcome.retry_after is not None:
         _come_back_in(record, math.ceil(outcome.retry_after))
         raise ComeBackLater(outcome.detail)

@@ -26,7 +26,7 @@ def checkout(tmp_path: Path) -> Path:
     return copy
 
 
-def test_the_readme_quickstart_uploads_a_file_and_sees_it_accepted(checkout: Path) -> None:
+def test_the_readme_quickstart_uploads_a_file_sees_it_accepted_and_forwarded(checkout: Path) -> None:
     # given: what `make dev` runs, with no parameter overrides
     steps = quickstart(README.read_text())
     with running_stack(checkout / ".local", parameters="") as stack:
@@ -43,10 +43,12 @@ def test_the_readme_quickstart_uploads_a_file_and_sees_it_accepted(checkout: Pat
         ]
         banner = stack.log.read_text()
     # then: the stack said what the README says to wait for; the commands printed what it shows,
-    # line by line, the upload ACCEPTED
+    # line by line, the upload ACCEPTED and forwarded to the api.video double
     assert steps.ready_message in banner
     for run in runs:
         assert run.returncode == 0, run.stdout + run.stderr
     lines = "".join(run.stdout for run in runs).splitlines()
     assert [columns(line)[0] for line in lines] == [columns(line)[0] for line in steps.shown_output]
-    assert dict(columns(line) for line in lines)["decision"].startswith("ACCEPTED"), lines
+    shown = dict(columns(line) for line in lines)
+    assert shown["decision"].startswith("ACCEPTED"), lines
+    assert shown["api.video"].startswith("FORWARDED vi"), lines  # make dev forwards to its double

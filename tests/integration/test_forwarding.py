@@ -331,7 +331,9 @@ def test_the_handler_returns_a_rate_limited_message_when_api_video_said(
     sqs.send_message(QueueUrl=queue["QueueUrl"], MessageBody=json.dumps(body))
     (message,) = sqs.receive_message(QueueUrl=queue["QueueUrl"], AttributeNames=["All"])["Messages"]
     event = sqs_event(
-        [message], f"arn:aws:sqs:us-east-1:123456789012:{queue['QueueUrl'].rsplit('/', 1)[1]}", "us-east-1"
+        [dict(message)],
+        f"arn:aws:sqs:us-east-1:123456789012:{queue['QueueUrl'].rsplit('/', 1)[1]}",
+        "us-east-1",
     )
     # 70 s left, 60 kept back: a wait of 12 s is past what this invocation may spend
     forwarder = LambdaFunction(
@@ -350,3 +352,110 @@ def test_the_handler_returns_a_rate_limited_message_when_api_video_said(
     assert sqs.receive_message(QueueUrl=queue["QueueUrl"]).get("Messages") is None  # not yet
     back = sqs.receive_message(QueueUrl=queue["QueueUrl"], WaitTimeSeconds=20).get("Messages")
     assert back and back[0]["MessageId"] == message["MessageId"]  # after ~12 s, not 5400
+
+
+class RecordedLate:
+    """The real uploader, crashing after api.video acknowledged a chunk but before it was recorded."""
+
+    def __init__(self, inner: ApiVideoUploader, crash_at: int) -> None:
+        self.inner = inner
+        self.crash_at = crash_at
+
+    @property
+    def retries(self) -> int:
+        return self.inner.retries
+
+    def __call__(
+        self, upload: UploadRecord, start: Progress, on_chunk: Callable[[Progress], None]
+    ) -> Progress:
+        def crash_before_recording(progress: Progress) -> None:
+            if progress.bytes_sent == self.crash_at:
+                raise Crash()
+            on_chunk(progress)
+
+        return self.inner(upload, start, crash_before_recording)
+
+
+def test_a_chunk_whose_answer_was_lost_is_not_sent_twice_nor_failed(double: Double) -> None:
+    upload, content = accepted(12 * MIB)
+
+    def lose_the_next_answer(progress: Progress) -> None:
+        if progress.bytes_sent == 5 * MIB:
+            double.fault(route="upload", loseResponse=True, times=1)
+
+    outcome = forward(upload, interrupt=lose_the_next_answer)
+
+    assert outcome.result == "forwarded"
+    record = record_of(upload).forwarding
+    assert record is not None and record.bytes_sent == 12 * MIB
+    video = double.video(record.video_id or "")
+    assert [chunk["from"] for chunk in video["chunks"]] == [0, 5 * MIB, 10 * MIB]  # the resend was refused
+    assert double.source_sha256(record.video_id or "") == hashlib.sha256(content).hexdigest()
+
+
+def test_a_chunk_acknowledged_but_not_recorded_is_not_sent_again(double: Double) -> None:
+    upload, content = accepted(16 * MIB)
+    with outbound.deadline(lambda: 600.0, margin=20) as deadline, pytest.raises(Crash):
+        forwarding.forward_upload(
+            upload.upload_id,
+            uploads=default_store(UploadStore),
+            store=default_store(ForwardingStore),
+            uploader=RecordedLate(ApiVideoUploader(get_settings(), deadline), crash_at=10 * MIB),
+            owner="crashes",
+            now=int(time.time()),
+            lease_seconds=900,
+        )
+    recorded = record_of(upload).forwarding
+    assert recorded is not None and recorded.bytes_sent == 5 * MIB  # api.video holds 10 MiB
+
+    assert forward(upload, owner="after-expiry", now=int(time.time()) + 901).result == "forwarded"
+
+    record = record_of(upload).forwarding
+    assert record is not None and record.video_id == recorded.video_id
+    video = double.video(record.video_id or "")
+    assert [chunk["from"] for chunk in video["chunks"]] == [0, 5 * MIB, 10 * MIB, 15 * MIB]
+    assert not [attempt for attempt in video["attempts"] if attempt["status"] >= 400]  # nothing resent
+    assert double.source_sha256(record.video_id or "") == hashlib.sha256(content).hexdigest()
+
+
+def test_a_wrong_api_key_is_retried_not_failed(double: Double, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = f"wrong-key-{uuid.uuid4().hex[:8]}"
+    boto3.client("secretsmanager").create_secret(Name=secret, SecretString="not-the-key")
+    upload, _ = accepted(1 * MIB)
+    settings = get_settings().model_copy(update={"api_video_api_key_secret": secret})
+
+    with (
+        outbound.deadline(lambda: 600.0, margin=20) as deadline,
+        pytest.raises(Exception, match=r"api\.video 400"),
+    ):
+        forwarding.forward_upload(
+            upload.upload_id,
+            uploads=default_store(UploadStore),
+            store=default_store(ForwardingStore),
+            uploader=ApiVideoUploader(settings, deadline),
+            owner="misconfigured",
+            now=int(time.time()),
+            lease_seconds=900,
+        )
+
+    record = record_of(upload).forwarding
+    assert record is not None and record.status is ForwardingStatus.IN_PROGRESS  # not FAILED: fix the key
+    assert record.lease_owner is None and record.error is not None and "400" in record.error
+
+
+def test_an_upload_that_keeps_failing_is_given_up_but_rate_limit_waits_do_not_count(double: Double) -> None:
+    upload, _ = accepted(1 * MIB)
+    store: ForwardingStore = default_store(ForwardingStore)
+    now = int(time.time())
+    for n in range(forwarding.MAX_INVOCATIONS):
+        assert store.claim(upload.token_ref, upload.upload_id, f"failing-{n}", now, 900) is not None
+        store.release(upload.token_ref, upload.upload_id, f"failing-{n}", "api.video 503: unavailable")
+    assert store.claim(upload.token_ref, upload.upload_id, "waiting", now, 900) is not None
+    store.release(upload.token_ref, upload.upload_id, "waiting", "rate limited", waited=True)
+    counted = record_of(upload).forwarding
+    assert counted is not None and counted.invocations == forwarding.MAX_INVOCATIONS
+
+    outcome = forward(upload)
+
+    assert outcome.result == "failed" and "gave up after 10 invocations" in (outcome.detail or "")
+    assert double.videos_titled(upload.file_name) == []

@@ -3,6 +3,7 @@ whole table per transaction (which made the local stack slow down and grow with 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -114,3 +115,49 @@ def test_models_are_no_longer_kept_after_they_are_gone(table: Any) -> None:
         table.delete_item(TableName="t", Key=key(f"k-{i}"))
 
     assert Item.instances_tracked == []  # type: ignore[attr-defined]
+
+
+def test_a_ranged_get_reads_only_its_range_and_answers_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the emulator over HTTP: every range answers what moto answered, read from the buffer."""
+    from local_stack.emulator import Emulator
+
+    emulator = Emulator("127.0.0.1", 0)
+    emulator.start()
+    try:
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=emulator.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="t",
+            aws_secret_access_key="t",
+        )
+        s3.create_bucket(Bucket="ranged-reads")
+        content = bytes(range(256)) * 4096  # 1 MiB
+        s3.put_object(Bucket="ranged-reads", Key="k", Body=content)
+        whole_reads: list[int] = []
+        read = tempfile.SpooledTemporaryFile.read
+
+        def spied(buffer: Any, size: int = -1) -> bytes:
+            if size is None or size < 0:
+                whole_reads.append(buffer.tell())
+            return bytes(read(buffer, size))
+
+        monkeypatch.setattr(tempfile.SpooledTemporaryFile, "read", spied)
+        for asked, expected in [
+            ("bytes=0-9", content[:10]),
+            ("bytes=1000-1048575", content[1000:]),
+            ("bytes=524288-", content[524288:]),
+            ("bytes=-7", content[-7:]),
+            ("bytes=1048000-2000000", content[1048000:]),
+        ]:
+            answer = s3.get_object(Bucket="ranged-reads", Key="k", Range=asked)
+            assert answer["Body"].read() == expected, asked
+            assert answer["ContentRange"].endswith(f"/{len(content)}")
+        assert whole_reads == []  # no range read the whole object
+        assert (
+            s3.get_object(Bucket="ranged-reads", Key="k")["Body"].read() == content
+        )  # a plain GET still does
+        with pytest.raises(ClientError, match="InvalidRange"):
+            s3.get_object(Bucket="ranged-reads", Key="k", Range="bytes=2000000-")
+    finally:
+        emulator.stop()

@@ -22,8 +22,9 @@ from upload_service.outbound import RetryLater
 from upload_service.publisher import FORWARD_FAILED, FORWARDED, publish, upload_detail
 from upload_service.records import Forwarding, ForwardingStatus, UploadRecord, UploadStatus
 
-#: Invocations after which an upload that keeps failing (rate limits aside: those are waits) FAILS.
-MAX_ATTEMPTS = 10
+#: Invocations after which an upload that keeps failing is FAILED (those that only waited out a
+#: rate limit do not count).
+MAX_INVOCATIONS = 10
 
 
 class Uploader(Protocol):
@@ -86,8 +87,8 @@ def forward_upload(
     forwarding = store.claim(upload.token_ref, upload.upload_id, owner, now, lease_seconds)
     if forwarding is None:
         return _not_ours(uploads, store, upload)
-    if forwarding.attempts > MAX_ATTEMPTS:
-        return _fail(store, upload, owner, f"gave up after {MAX_ATTEMPTS} attempts: {forwarding.error}")
+    if forwarding.invocations > MAX_INVOCATIONS:
+        return _fail(store, upload, owner, f"gave up after {MAX_INVOCATIONS} invocations: {forwarding.error}")
 
     def acknowledged(progress: Progress) -> None:
         store.record_progress(
@@ -99,7 +100,7 @@ def forward_upload(
     except LeaseLost:
         return Outcome("skipped", "another forwarder took over")
     except RetryLater as wait:
-        store.release(upload.token_ref, upload.upload_id, owner, str(wait), uploader.retries)
+        store.release(upload.token_ref, upload.upload_id, owner, str(wait), uploader.retries, waited=True)
         return Outcome("later", str(wait), retry_after=wait.after_seconds)
     except ApiVideoError as refused:
         if refused.final:

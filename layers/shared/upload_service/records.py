@@ -99,6 +99,7 @@ class Forwarding:
     video_id: str | None = None
     bytes_sent: int = 0
     attempts: int = 0
+    invocations: int = 0
     error: str | None = None
     lease_owner: str | None = None
     lease_until: int = 0

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 
 import requests
 
-from upload_service.apivideo.errors import ApiVideoError, answered, checked
+from upload_service.apivideo.errors import (
+    ApiVideoError,
+    ApiVideoFinalError,
+    ApiVideoUnauthorized,
+    answered,
+    checked,
+)
 
 #: Renew this long before api.video says the token expires (clock skew, a long upload's last call).
 EARLY_RENEWAL_SECONDS = 60.0
@@ -61,8 +67,13 @@ class Authenticator:
         return self.access_token()
 
     def _issue(self, path: str, body: dict[str, str]) -> Bearer:
-        with answered():
-            answer = checked(self._http.post(self._base_url + path, json=body)).json()
+        try:
+            with answered():
+                answer = checked(self._http.post(self._base_url + path, json=body)).json()
+        except ApiVideoFinalError as refused:  # api.video answers a wrong key with a 400
+            raise ApiVideoUnauthorized(
+                refused.status, refused.title, refused.detail, problem_type=refused.problem_type
+            ) from refused
         return Bearer(
             access=str(answer["access_token"]),
             refresh=answer.get("refresh_token"),

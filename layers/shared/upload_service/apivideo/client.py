@@ -45,6 +45,18 @@ class ApiVideoClient:
     def delete_upload_token(self, token: str) -> None:
         self._authorized("DELETE", f"/upload-tokens/{token}")
 
+    def received_bytes(self, video_id: str) -> int:
+        """How many bytes from the start api.video holds of a video being uploaded: the contiguous
+        ranges of `GET /videos/{videoId}/status`'s `ingest.receivedBytes` (its acknowledgements may
+        have been lost on the way, or never recorded)."""
+        ingest = self._authorized("GET", f"/videos/{video_id}/status").json().get("ingest") or {}
+        held = 0
+        for received in sorted(ingest.get("receivedBytes") or [], key=lambda r: int(r.get("from", 0))):
+            if int(received.get("from", 0)) > held:
+                break
+            held = max(held, int(received.get("to", -1)) + 1)
+        return held
+
     def upload(self, token: str, body: ChunkBody, content_range: str | None = None) -> dict[str, Any]:
         """`POST /upload?token=`: the whole file, or one chunk of it with its `Content-Range`.
         Returns api.video's Video object (its `videoId` among the fields)."""

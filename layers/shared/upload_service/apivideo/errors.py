@@ -54,7 +54,13 @@ class ApiVideoNotFound(ApiVideoError):
 
 
 class ApiVideoUnauthorized(ApiVideoError):
-    """401 even with a fresh bearer token: the API key is wrong or revoked."""
+    """api.video will not sign us in (the API key is wrong or revoked: a 4xx from `/auth`), or still
+    answers 401 with a fresh bearer token. The deployment's key is at fault, not the upload, so it is
+    never final: the message is retried (and reaches the dead-letter queue, an alarm) once it is fixed."""
+
+    @property
+    def final(self) -> bool:
+        return False
 
 
 class ApiVideoUnavailable(ApiVideoError):

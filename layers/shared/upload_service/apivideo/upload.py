@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from upload_service.apivideo.body import ByteSource, ChunkBody
 from upload_service.apivideo.client import ApiVideoClient
-from upload_service.apivideo.errors import ApiVideoError
+from upload_service.apivideo.errors import ApiVideoError, ApiVideoFinalError
 from upload_service.ids import mask
 from upload_service.observability import logger
 from upload_service.outbound import RetryLater
@@ -58,6 +58,13 @@ def upload(
     _check(size, chunk_bytes, done)
     if done.bytes_sent == size:
         return done
+    if done.video_id:  # a resumed upload: api.video may hold more than was recorded
+        held = min(size, client.received_bytes(done.video_id))
+        if held > done.bytes_sent:
+            done = Progress(done.video_id, held)
+            on_chunk(done)
+        if done.bytes_sent == size:
+            return done
     token = client.create_upload_token(token_ttl)
     sender = _ChunkSender(client, token, source, file_name, content_type, size, chunk_bytes)
     try:
@@ -97,6 +104,11 @@ class _ChunkSender:
         )
         try:
             video = self.client.upload(self.token, body, self.content_range(first, last))
+        except ApiVideoFinalError:
+            # A chunk resent after its answer was lost is refused as already received: so it is.
+            if done.video_id and self.client.received_bytes(done.video_id) > last:
+                return Progress(done.video_id, last + 1)
+            raise
         finally:
             body.close()
         video_id = video.get("videoId")

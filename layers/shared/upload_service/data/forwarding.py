@@ -31,13 +31,15 @@ class LeaseLost(Exception):
 class ForwardingStore(Table):
     def claim(self, ref: str, upload_id: str, owner: str, now: int, lease_seconds: int) -> Forwarding | None:
         """Lease an ACCEPTED upload's forwarding to `owner` until `now + lease_seconds` and count the
-        attempt; None when it is not to be forwarded by us now (done, leased by another, not accepted).
+        invocation (in `fwdInvocations`, and in `fwdAttempts` with the retried requests); None when
+        it is not to be forwarded by us now (done, leased by another, not accepted).
         """
         try:
             attributes = self._update(
                 ref,
                 upload_id,
-                "SET fwdStatus = :working, fwdLeaseOwner = :me, fwdLeaseUntil = :until ADD fwdAttempts :one",
+                "SET fwdStatus = :working, fwdLeaseOwner = :me, fwdLeaseUntil = :until "
+                "ADD fwdAttempts :one, fwdInvocations :one",
                 "#status = :accepted AND (attribute_not_exists(fwdStatus) OR fwdStatus = :pending "
                 "OR (fwdStatus = :working AND fwdLeaseUntil < :now))",
                 {
@@ -72,13 +74,17 @@ class ForwardingStore(Table):
             },
         )
 
-    def release(self, ref: str, upload_id: str, owner: str, error: str, retries: int = 0) -> None:
-        """Give the lease back, progress kept, with what went wrong and the requests it retried;
-        LeaseLost if not ours."""
+    def release(
+        self, ref: str, upload_id: str, owner: str, error: str, retries: int = 0, *, waited: bool = False
+    ) -> None:
+        """Give the lease back, progress kept, with what went wrong and the requests it retried; an
+        invocation that only `waited` (a rate limit) is not counted against the upload. LeaseLost if
+        not ours."""
         self._update(
             ref,
             upload_id,
-            "SET fwdLeaseUntil = :zero, fwdError = :error REMOVE fwdLeaseOwner ADD fwdAttempts :retries",
+            "SET fwdLeaseUntil = :zero, fwdError = :error REMOVE fwdLeaseOwner "
+            "ADD fwdAttempts :retries, fwdInvocations :uncount",
             "fwdLeaseOwner = :me AND fwdStatus = :working",
             {
                 ":zero": 0,
@@ -86,6 +92,7 @@ class ForwardingStore(Table):
                 ":me": owner,
                 ":working": ForwardingStatus.IN_PROGRESS.value,
                 ":retries": retries,
+                ":uncount": -1 if waited else 0,
             },
         )
 

@@ -155,6 +155,7 @@ def forwarding_from_values(values: Mapping[str, Any]) -> Forwarding | None:
         video_id=values.get("fwdVideoId"),
         bytes_sent=int(values.get("fwdBytesSent", 0)),
         attempts=int(values.get("fwdAttempts", 0)),
+        invocations=int(values.get("fwdInvocations", 0)),
         error=values.get("fwdError"),
         lease_owner=values.get("fwdLeaseOwner"),
         lease_until=int(values.get("fwdLeaseUntil", 0)),
