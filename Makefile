@@ -9,7 +9,7 @@ PYTHON ?= $(if $(PY313_DIR),$(PY313_DIR)python3.13,$(error Python 3.13 (the Lamb
 SAM_ENV := PATH="$(CURDIR)/$(BIN):$(PY313_DIR):$$PATH" SAM_CLI_TELEMETRY=0
 PYTEST_WORKERS ?= 2
 
-.PHONY: dev test lint unit integration e2e build deploy bench clean cleanup
+.PHONY: dev test lint unit integration e2e browser build deploy bench clean cleanup
 
 $(VENV)/.local-installed: pyproject.toml
 	$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
@@ -29,13 +29,29 @@ $(SCAN)/.installed: pyproject.toml $(VENV)/.local-installed
 	$(SCAN)/bin/python -m pip install --quiet --group scan
 	touch $@
 
-dev: $(VENV)/.local-installed ## run the whole service locally (Ctrl-C stops it)
+# The demo page's Uppy (demo/package.json, pinned in its lock file), from the npm registry.
+DEMO_INSTALLED := demo/node_modules/.installed
+$(DEMO_INSTALLED): demo/package.json demo/package-lock.json
+	cd demo && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The browser test drives Debian's chromium (tests/browser): installed when missing where apt-get
+# can (CI runs as root); elsewhere the test says what is missing (and fails under CI=true).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y --no-install-recommends chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; } \
+	    || echo "could not install chromium: the browser test will fail under CI=true, skip otherwise"; \
+	else echo "no apt-get: install chromium at $(CHROMIUM) for the browser test"; fi
+
+dev: $(VENV)/.local-installed $(DEMO_INSTALLED) ## run the whole service locally (Ctrl-C stops it)
 	$(BIN)/python -m local_stack
 
 cleanup: $(VENV)/.local-installed ## run the cleanup function once against the running `make dev` stack
 	$(BIN)/python -m local_stack invoke CleanupFunction events/cleanup.json
 
-test: lint ## lint, then unit, integration and e2e tests
+test: lint $(DEMO_INSTALLED) $(CHROMIUM) ## lint, then unit, integration, e2e and browser tests
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests
 
 unit: $(VENV)/.dev-installed
@@ -46,6 +62,9 @@ integration: $(VENV)/.dev-installed
 
 e2e: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest tests/e2e
+
+browser: $(VENV)/.dev-installed $(DEMO_INSTALLED) $(CHROMIUM)
+	$(BIN)/python -m pytest tests/browser
 
 lint: $(VENV)/.dev-installed $(SCAN)/.installed ## ruff, mypy, cfn-lint, sam validate --lint, checkov, sam build
 	$(BIN)/ruff check .
@@ -66,4 +85,4 @@ deploy: build
 	$(SAM_ENV) $(BIN)/sam deploy --guided
 
 clean:
-	rm -rf $(VENV) .aws-sam .bench .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .bench .local .pytest_cache .mypy_cache .ruff_cache demo/node_modules tests/browser/artifacts

@@ -123,6 +123,12 @@ def stub_script(function: str, event: dict[str, Any]) -> list[tuple[str, str, di
             rate,
             ("dynamodb", "transact_write_items", {}),
         ],
+        "MultipartUploadFunction": [
+            ("dynamodb", "get_item", {"Item": _token_item(token, owner)}),  # the token, before counting
+            rate,
+            ("s3", "create_multipart_upload", {"UploadId": "mp1", "Bucket": "b", "Key": "k"}),
+            ("dynamodb", "transact_write_items", {}),
+        ],
         "ProcessUploadFunction": [
             ("dynamodb", "put_item", {}),  # idempotency record: in progress
             ("dynamodb", "get_item", {"Item": {"tokenRef": {"S": token_ref(token)}}}),  # upload pointer

@@ -39,6 +39,7 @@ def serve(stack_file: Path) -> NoReturn:
         print(
             f"\nUpload-token service running locally\n"
             f"  HTTP API      {info['apiUrl']}   (OpenAPI: {info['apiUrl']}/openapi.json)\n"
+            f"  demo page     {info['apiUrl']}/demo/   (Uppy; sign in as a demo user)\n"
             f"  AWS emulator  {info['awsEndpoint']}\n"
             f"  api.video     {info['videoPlatform']['url']}   (a local double; API key: stack file)\n"
             f"  user pool     {info['userPoolId']}  client {info['userPoolClientId']}\n"

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
 
+from local_stack.demo import DemoSite
 from local_stack.functions import HttpRoute, LambdaFunction
 
 COGNITO_ISSUER = re.compile(r"https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/(?P<pool>[\w-]+)$")
@@ -111,6 +112,7 @@ class Gateway:
         self.authorizer = authorizer
         self.cors = cors
         self.openapi = openapi
+        self.demo = DemoSite()  # <apiUrl>/demo/, local only (not in template.yaml)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -181,6 +183,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:
         self._handle()
 
+    def do_HEAD(self) -> None:
+        if not self.owner.demo.serve(self):
+            self._send(404, {"content-type": "application/json"}, b"")
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the functions log; the access log would only repeat it
 
@@ -193,6 +199,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = int(declared)
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
+        if self.owner.demo.serve(self):
+            return
         origin = self.headers.get("Origin")
         if self.command == "OPTIONS" and self.headers.get("Access-Control-Request-Method"):
             self._send(204, self.owner.cors_headers(origin, preflight=True), b"")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +69,8 @@ class LocalStack:
         )
         template = load_template()
         forwarding = self._forward_to_video_double(video_platform)
-        parameters = Resolver.parameter_values(template, {**forwarding, **self.parameter_overrides})
+        cors = self._allow_demo_origin(template)
+        parameters = Resolver.parameter_values(template, {**forwarding, **self.parameter_overrides, **cors})
         provisioner = Provisioner(template, parameters, self.region, self.stack_name)
         resources = provisioner.provision_all()
         functions = function_specs(template, provisioner.resolver)
@@ -121,6 +123,9 @@ class LocalStack:
             "parameters": parameters,
             "functionEnvironment": environment,
         }
+        self.gateway.demo.config = {
+            key: self.info[key] for key in ("apiUrl", "awsEndpoint", "region", "userPoolClientId", "users")
+        }
         return self.info
 
     def stop(self) -> None:
@@ -157,6 +162,18 @@ class LocalStack:
             "ApiVideoBaseUrl": video_platform["url"],
             "ApiVideoApiKeySecret": secret,
         }
+
+    def _allow_demo_origin(self, template: dict[str, Any]) -> dict[str, str]:
+        """The demo page (<apiUrl>/demo/) sends files to the bucket from the API's own origin, so the
+        bucket's CORS (CorsAllowedOrigins) allows it too, beside the origins configured. The API's port
+        is taken now when it is 0: the parameter is resolved before the API starts."""
+        if self.api_port == 0:
+            with socket.socket() as probe:
+                probe.bind((self.host, 0))
+                self.api_port = probe.getsockname()[1]
+        default = template["Parameters"]["CorsAllowedOrigins"]["Default"]
+        origins = self.parameter_overrides.get("CorsAllowedOrigins", default).split(",")
+        return {"CorsAllowedOrigins": ",".join([*origins, f"http://{self.host}:{self.api_port}"])}
 
     def _event_sources(
         self, lambdas: dict[str, LambdaFunction], resources: dict[str, Provisioned]

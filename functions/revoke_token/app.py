@@ -15,6 +15,7 @@ from upload_service.data.table import default_store
 from upload_service.data.uploads import UploadStore
 from upload_service.ids import mask
 from upload_service.observability import logger, metrics
+from upload_service.storage import default_storage
 
 settings = get_settings()
 app = create_app()
@@ -23,7 +24,12 @@ app = create_app()
 @app.delete("/upload-tokens/<upload_token>")
 def revoke_token(upload_token: str) -> Response[str]:
     revocation.revoke(
-        default_store(UploadStore), current_caller(app), upload_token, settings, datetime.now(UTC)
+        default_store(UploadStore),
+        current_caller(app),
+        upload_token,
+        settings,
+        datetime.now(UTC),
+        default_storage(),  # aborts the token's open multipart uploads (no S3 call if it has none)
     )
     logger.info("token revoked", extra={"token": mask(upload_token)})
     metrics.add_metric(name="TokensRevoked", unit=MetricUnit.Count, value=1)

@@ -23,6 +23,7 @@ EVENT_FILE = {
     "GetTokenFunction": "get_token",
     "RevokeTokenFunction": "revoke_token",
     "StartUploadFunction": "start_upload",
+    "MultipartUploadFunction": "multipart_upload",
     "ProcessUploadFunction": "process_upload",
     "CleanupFunction": "cleanup",
     "ForwardUploadFunction": "forward_upload",
@@ -86,6 +87,15 @@ def test_start_upload_event(invoke: Invoke, event_token: str) -> None:
     target = json.loads(result["body"])
     assert target["method"] == "POST"
     assert target["fields"]["key"] == f"uploads/{target['uploadId']}/holiday clip.mp4"  # no token in it
+
+
+def test_multipart_upload_event(invoke: Invoke, event_token: str) -> None:
+    result = invoke("MultipartUploadFunction", load_event("multipart_upload"))
+    assert result["statusCode"] == 200, result
+    started = json.loads(result["body"])
+    assert started["key"] == f"uploads/{started['uploadId']}/holiday clip.mp4"  # ours, no token in it
+    upload = default_repository().get_upload(started["uploadId"])
+    assert upload is not None and upload.multipart_id and upload.status == "PENDING"
 
 
 def test_process_upload_event(invoke: Invoke, event_token: str) -> None:

@@ -36,19 +36,27 @@ Model = TypeVar("Model", bound=BaseModel)
 def create_app(
     rate_limit_key: Callable[[APIGatewayHttpResolver], str | None] | None = None,
     rate_limit_per_minute: Callable[[Settings], int] = lambda settings: settings.rate_limit_per_minute,
+    *,
+    rate_limit_by_route: Callable[[APIGatewayHttpResolver, Settings], tuple[str | None, int]] | None = None,
+    problem_message: bool = False,
 ) -> APIGatewayHttpResolver:
     """A resolver whose every response is rate-limited and every error a problem document.
 
     `rate_limit_key` picks who is counted (by default the signed-in caller; None: nobody to count,
     e.g. a token that does not exist, so nothing is written), and `rate_limit_per_minute` which
-    setting limits them.
+    setting limits them; `rate_limit_by_route` picks both at once, per request. With
+    `problem_message`, problem documents also carry `message` (what Uppy shows).
     """
     app = APIGatewayHttpResolver()
     key_of = rate_limit_key or (lambda resolver: current_caller(resolver).rate_limit_key)
 
+    def key_and_limit(resolver: APIGatewayHttpResolver) -> tuple[str | None, int]:
+        if rate_limit_by_route is not None:
+            return rate_limit_by_route(resolver, get_settings())
+        return key_of(resolver), rate_limit_per_minute(get_settings())
+
     def rate_limit(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        limit = rate_limit_per_minute(get_settings())
-        key = key_of(resolver)
+        key, limit = key_and_limit(resolver)
         try:
             window = (
                 default_store(RateWindows).count_request(key, limit, RATE_WINDOW_SECONDS, time.time())
@@ -68,17 +76,18 @@ def create_app(
         response.headers.update(headers)
         return response
 
+    render = problem_response_with_message if problem_message else problem_response
     app.use([rate_limit])
-    app.exception_handler(ProblemError)(problem_response)
-    app.exception_handler([BotoConnectionError, HTTPClientError])(_unreachable)
-    app.exception_handler(Exception)(_internal_error)
+    app.exception_handler(ProblemError)(render)
+    app.exception_handler([BotoConnectionError, HTTPClientError])(lambda error: render(_unreachable(error)))
+    app.exception_handler(Exception)(lambda error: render(_internal_error(error)))
     return app
 
 
-def _unreachable(error: Exception) -> Response[str]:
+def _unreachable(error: Exception) -> ProblemError:
     """AWS did not answer in time (botocore's retries included): busy, come back, never a 500."""
     logger.warning("AWS unreachable", extra={"error": type(error).__name__})
-    return problem_response(ServiceUnavailable(retry_after=aws.RETRY_AFTER_SECONDS))
+    return ServiceUnavailable(retry_after=aws.RETRY_AFTER_SECONDS)
 
 
 def _seconds_to_next_window() -> int:
@@ -118,15 +127,22 @@ def problem_document(error: ProblemError) -> Problem:
     )
 
 
-def problem_response(error: ProblemError) -> Response[str]:
-    """The one place a domain error becomes an HTTP response."""
-    body = problem_document(error).model_dump_json(exclude_none=True)
+def problem_response(error: ProblemError, *, message: bool = False) -> Response[str]:
+    """The one place a domain error becomes an HTTP response (with `message`: also what Uppy shows)."""
+    document = problem_document(error)
+    if message:
+        document.message = f"{error.title} {error.detail}" if error.detail else error.title
+    body = document.model_dump_json(exclude_none=True)
     return Response(status_code=error.status, content_type=PROBLEM_JSON, body=body, headers=error.headers)
 
 
-def _internal_error(error: Exception) -> Response[str]:
+def problem_response_with_message(error: ProblemError) -> Response[str]:
+    return problem_response(error, message=True)
+
+
+def _internal_error(error: Exception) -> ProblemError:
     logger.exception("unhandled error")
-    return problem_response(ProblemError())
+    return ProblemError()
 
 
 def json_response(model: BaseModel, status_code: int = 200) -> Response[str]:

@@ -87,3 +87,19 @@ class UploadLimitReached(ProblemError):
     status = 403
     slug = "upload-limit-reached"
     title = "This upload token allows no more uploads."
+
+
+class UploadNotFound(ProblemError):
+    """No open upload of this token by that id and key (another token's is not found either)."""
+
+    status = 404
+    slug = "resource-not-found"
+    title = "The upload was not found."
+
+
+class UploadTooLarge(ProblemError):
+    """What S3 holds of a multipart upload is more than MaxUploadBytes: refused, aborted, REJECTED."""
+
+    status = 413
+    slug = "upload-too-large"
+    title = "The upload is larger than this deployment allows."

@@ -18,6 +18,7 @@ from upload_service.storage import Storage
 
 TARGET_EXPIRED = "upload target expired unused"
 TOKEN_REVOKED = "token revoked"
+ABORTED_BY_CLIENT = "upload aborted by the client"
 
 
 @dataclass
@@ -76,13 +77,42 @@ def expire_upload(
     except TokenChanged:  # its token is gone (purged): decide the upload alone
         repo.reject_upload(upload, status, reason, now, token_exists=False)
     if storage is not None:
+        abort_multipart(storage, upload)
         storage.purge(upload.key)
     return True
 
 
-def decide_open_uploads(repo: UploadStore, record: TokenRecord, now: datetime) -> int:
-    """A revoked token's undecided uploads, REJECTED at once (at most its allowance of them)."""
-    return sum(
-        expire_upload(repo, None, upload, TOKEN_REVOKED, now, UploadStatus.REJECTED)
-        for upload in repo.pending_uploads(record.ref)
-    )
+def abort_multipart(storage: Storage, upload: UploadRecord) -> None:
+    """A multipart upload's S3 upload aborted, its parts dropped (nothing if it is not one, or S3
+    knows it no more). After the decision: a part sent meanwhile is dropped with the rest."""
+    if upload.multipart_id:
+        storage.abort_multipart(upload.key, upload.multipart_id)
+
+
+def abort_open_upload(
+    repo: UploadStore,
+    storage: Storage,
+    upload: UploadRecord,
+    reason: str,
+    now: datetime,
+    status: UploadStatus,
+) -> bool:
+    """Decide an open multipart upload (`status`, `reason`) and abort its S3 upload; the abort is
+    made even if someone else decided it first (a revoke, the cleanup): it is idempotent."""
+    decided = expire_upload(repo, None, upload, reason, now, status)
+    abort_multipart(storage, upload)
+    return decided
+
+
+def decide_open_uploads(
+    repo: UploadStore, record: TokenRecord, now: datetime, storage: Storage | None = None
+) -> int:
+    """A revoked token's undecided uploads, REJECTED at once (at most its allowance of them); given
+    `storage`, their multipart uploads are aborted (an object still on its way by POST is deleted by
+    the processor when it lands)."""
+    decided = 0
+    for upload in repo.pending_uploads(record.ref):
+        decided += expire_upload(repo, None, upload, TOKEN_REVOKED, now, UploadStatus.REJECTED)
+        if storage is not None:
+            abort_multipart(storage, upload)
+    return decided

@@ -275,7 +275,9 @@ class ProblemDetail(WireModel):
 
 
 class Problem(ProblemDetail):
-    """An RFC 7807 problem document in api.video's shape."""
+    """An RFC 7807 problem document in api.video's shape. The Companion routes (Uppy) add `message`:
+    what Uppy shows the user."""
 
     detail: str | None = None
     problems: list[ProblemDetail] | None = None
+    message: str | None = None

@@ -10,6 +10,17 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from upload_service.companion import (
+    Aborted,
+    CompanionFile,
+    Completed,
+    CompleteRequest,
+    MultipartStarted,
+    PresignedPost,
+    SignedPart,
+    SignedParts,
+    StoredParts,
+)
 from upload_service.models import (
     CreateTokenRequest,
     ListTokensQuery,
@@ -99,9 +110,20 @@ def build_document() -> dict[str, Any]:
             (StartUploadRequest, "validation"),
             (UploadTarget, "serialization"),
             (Problem, "serialization"),
+            (CompanionFile, "validation"),
+            (CompleteRequest, "validation"),
+            (PresignedPost, "serialization"),
+            (MultipartStarted, "serialization"),
+            (SignedPart, "serialization"),
+            (SignedParts, "serialization"),
+            (StoredParts, "serialization"),
+            (Completed, "serialization"),
+            (Aborted, "serialization"),
         ],
         ref_template=REF,
     )
+    from upload_service.openapi_companion import companion_paths  # it builds on this module's helpers
+
     return {
         "openapi": "3.1.0",
         "info": {
@@ -186,6 +208,7 @@ def build_document() -> dict[str, Any]:
                     },
                 }
             },
+            **companion_paths(),
         },
         "components": {
             "schemas": components["$defs"],

@@ -112,7 +112,8 @@ class UploadRecord:
 
     It names its token by reference only (`token_ref`): the token string is a credential and lives
     in the token's own record. `version_id` and `etag` pin the object the decision was made on;
-    `detected_type` is what its first bytes showed (when they were read).
+    `detected_type` is what its first bytes showed (when they were read). `multipart_id` is S3's
+    UploadId of a multipart upload (Uppy's Companion routes; None for a presigned POST).
     """
 
     token_ref: str
@@ -131,6 +132,7 @@ class UploadRecord:
     detected_type: str | None = None
     event_sent: bool = False
     forwarding: Forwarding | None = None
+    multipart_id: str | None = None
 
     @property
     def key(self) -> str:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from upload_service.data.claims import EventClaims
 from upload_service.data.items import token_key, upload_key
+from upload_service.data.multipart import MultipartStore
 from upload_service.data.rate_windows import RateWindow, RateWindows
 from upload_service.data.table import default_store
 from upload_service.data.tokens import TokenChanged, TokenIdTaken
-from upload_service.data.uploads import UploadDecided, UploadStore
+from upload_service.data.uploads import UploadDecided
 
 __all__ = [
     "RateWindow",
@@ -25,8 +26,8 @@ __all__ = [
 ]
 
 
-class Repository(UploadStore, EventClaims, RateWindows):
-    """Tokens and their counters, uploads, event claims and rate windows."""
+class Repository(MultipartStore, EventClaims, RateWindows):
+    """Tokens and their counters, uploads (multipart ones too), event claims and rate windows."""
 
 
 def default_repository() -> Repository:

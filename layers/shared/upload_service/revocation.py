@@ -9,12 +9,21 @@ from upload_service.config import Settings
 from upload_service.data.uploads import UploadStore
 from upload_service.expiry import decide_open_uploads
 from upload_service.records import TokenStatus
+from upload_service.storage import Storage
 from upload_service.tokens import find_visible
 
 
-def revoke(repo: UploadStore, caller: Caller, token: str, settings: Settings, now: datetime) -> None:
+def revoke(
+    repo: UploadStore,
+    caller: Caller,
+    token: str,
+    settings: Settings,
+    now: datetime,
+    storage: Storage | None = None,
+) -> None:
     """Revoke at once: the token leaves the live indexes and its owner's count in one transaction,
-    then its undecided uploads are REJECTED (an object still on its way is deleted when it lands).
+    then its undecided uploads are REJECTED (an object still on its way is deleted when it lands)
+    and, given `storage`, its open multipart uploads aborted.
 
     The status write is conditional on the status read; a lost race (an upload accepted, the token
     closed or timed out meanwhile) reads again, and a status is never left for a live one, so this
@@ -24,4 +33,4 @@ def revoke(repo: UploadStore, caller: Caller, token: str, settings: Settings, no
         record = find_visible(repo, caller, token)
         if repo.end_token(record, TokenStatus.DELETED, now, retention):
             break
-    decide_open_uploads(repo, record, now)
+    decide_open_uploads(repo, record, now, storage)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
@@ -23,6 +24,27 @@ if TYPE_CHECKING:
 PURGE_ROUNDS = 10
 #: Error codes of an object (or version) that is not there.
 _GONE = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
+
+
+@dataclass(frozen=True)
+class StoredPart:
+    """One part of a multipart upload as S3 lists it."""
+
+    number: int
+    size: int
+    etag: str
+
+
+class MultipartGone(Exception):
+    """S3 knows no such multipart upload (completed, aborted, or never made)."""
+
+
+class PartsRefused(Exception):
+    """S3 refused to complete a multipart upload with these parts (`code` says why)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -58,6 +80,76 @@ class Storage:
             ExpiresIn=expires_in,
         )
         return post["url"], {name: str(value) for name, value in post["fields"].items()}
+
+    def create_multipart(self, key: str, content_type: str) -> str:
+        """A multipart upload of exactly `key` with this Content-Type; S3's UploadId."""
+        with aws.unavailable_when_throttled():
+            created = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ContentType=content_type
+            )
+        return str(created["UploadId"])
+
+    def presigned_part(self, key: str, multipart_id: str, number: int, expires_in: int) -> str:
+        """A presigned PUT of one part (signed locally: no call to S3)."""
+        return str(
+            self.client.generate_presigned_url(
+                "upload_part",
+                Params={"Bucket": self.bucket, "Key": key, "UploadId": multipart_id, "PartNumber": number},
+                ExpiresIn=expires_in,
+            )
+        )
+
+    def list_parts(self, key: str, multipart_id: str) -> list[StoredPart]:
+        """Every part S3 holds of the upload (all pages), by part number; MultipartGone if none."""
+        paginator = self.client.get_paginator("list_parts")
+        parts: list[StoredPart] = []
+        try:
+            with aws.unavailable_when_throttled():
+                for page in paginator.paginate(Bucket=self.bucket, Key=key, UploadId=multipart_id):
+                    parts += [
+                        StoredPart(int(part["PartNumber"]), int(part["Size"]), str(part["ETag"]))
+                        for part in page.get("Parts", [])
+                    ]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchUpload", "404"):
+                raise MultipartGone() from exc
+            raise
+        return sorted(parts, key=lambda part: part.number)
+
+    def complete_multipart(self, key: str, multipart_id: str, parts: list[StoredPart]) -> str:
+        """Complete the upload with exactly these parts; S3's Location of the object.
+        MultipartGone if it is no more, PartsRefused if S3 refused the parts (too small, changed)."""
+        try:
+            with aws.unavailable_when_throttled():
+                done = self.client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=multipart_id,
+                    MultipartUpload={"Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]},
+                )
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code in ("NoSuchUpload", "404"):
+                raise MultipartGone() from exc
+            if code in ("EntityTooSmall", "InvalidPart", "InvalidPartOrder", "InvalidRequest"):
+                raise PartsRefused(code) from exc
+            raise
+        return str(done.get("Location", ""))
+
+    def abort_multipart(self, key: str, multipart_id: str) -> bool:
+        """Abort the upload and drop its parts; False if S3 knew it no more. Idempotent."""
+        try:
+            with aws.unavailable_when_throttled():
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=multipart_id)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchUpload", "404"):
+                return False
+            raise
+        return True
+
+    def location(self, key: str) -> str:
+        """The object's URL (what Companion answers as `location`; the bucket is private)."""
+        return f"{self.client.meta.endpoint_url}/{self.bucket}/{quote(key)}"
 
     def head(self, key: str) -> StoredObject | None:
         """What really arrived (S3's word, not the client's), or None if it is gone."""

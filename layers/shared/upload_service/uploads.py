@@ -42,35 +42,62 @@ def start_upload(
     `record` is the token the request named (read once, by the rate limiter); `request` was validated
     against `settings`: its name and type are normalised and allowed.
     """
+    upload = new_upload(
+        record,
+        request.file_name,
+        request.file_size,
+        request.content_type,
+        now,
+        timedelta(seconds=settings.upload_target_ttl),
+    )
+    reserve(repo, upload, settings, now)
+    expires = upload.target_expires_at
+    url, fields = storage.presigned_post(
+        upload.key, request.content_type, request.file_size, int((expires - now).total_seconds())
+    )
+    masked = mask(record.token) if record else ""
+    logger.info("upload started", extra={"token": masked, "uploadId": upload.upload_id})
+    return UploadTarget(
+        upload_id=upload.upload_id, url=url, fields=fields, key=upload.key, expires_at=expires
+    )
+
+
+def new_upload(
+    record: TokenRecord | None,
+    file_name: str,
+    file_size: int,
+    content_type: str,
+    now: datetime,
+    lifetime: timedelta,
+) -> UploadRecord:
+    """A PENDING upload of a live token (not stored yet): its target lives `lifetime` at most, never
+    beyond the token. TokenNotFound when the token is dead or as good as expired."""
     if record is None or not record.is_live(now):
         raise TokenNotFound()
-    expires = now + timedelta(seconds=settings.upload_target_ttl)
+    expires = now + lifetime
     if record.expires_at is not None:
         expires = min(expires, record.expires_at)
     if expires - now < timedelta(seconds=MIN_TARGET_SECONDS):
         raise TokenNotFound()  # as good as expired
-    upload = UploadRecord(
+    return UploadRecord(
         token_ref=record.ref,
         upload_id=uuid.uuid4().hex,
         user_id=record.user_id,
-        file_name=request.file_name,
-        file_size=request.file_size,
-        content_type=request.content_type,
+        file_name=file_name,
+        file_size=file_size,
+        content_type=content_type,
         created_at=now,
         target_expires_at=expires,
     )
+
+
+def reserve(repo: Repository, upload: UploadRecord, settings: Settings, now: datetime) -> None:
+    """Record the upload and take one of its token's uploads (allowance and attempts), atomically."""
     retention = timedelta(days=settings.record_retention_days)
     try:
         repo.start_upload(upload, settings.uploads_per_token, settings.upload_attempts, now, retention)
     except UploadLimitReached:
-        current = repo.get_token_by_ref(record.ref)
+        current = repo.get_token_by_ref(upload.token_ref)
         if current is None or not current.is_live(now):
             raise TokenNotFound() from None  # revoked or ended while we were at it
         raise
-    url, fields = storage.presigned_post(
-        upload.key, request.content_type, request.file_size, int((expires - now).total_seconds())
-    )
-    logger.info("upload started", extra={"token": mask(record.token), "uploadId": upload.upload_id})
-    return UploadTarget(
-        upload_id=upload.upload_id, url=url, fields=fields, key=upload.key, expires_at=expires
-    )

@@ -120,6 +120,7 @@ def upload_item(upload: UploadRecord, retention: timedelta) -> dict[str, Any]:
             "openAll": ALL,
             "openUntil": f"{isoformat(upload.target_expires_at)}#{upload.upload_id}",
             "purgeAt": int((upload.target_expires_at + retention).timestamp()),
+            "multipartId": upload.multipart_id,
         }
     )
 
@@ -143,6 +144,7 @@ def upload_from_item(item: Mapping[str, Any]) -> UploadRecord:
         detected_type=values.get("detectedType"),
         event_sent=bool(values.get("eventSent", False)),
         forwarding=forwarding_from_values(values),
+        multipart_id=values.get("multipartId"),
     )
 
 

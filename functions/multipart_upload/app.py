@@ -1,0 +1,121 @@
+"""Uppy's Companion S3 routes under /uploads/{uploadToken}: multipart (and presigned POST) uploads
+of a token. The token in the path is the credential (no JWT), as `?token=` is for POST /upload."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from upload_service import multipart, uploads
+from upload_service.api import create_app, json_response, parse_body, validate
+from upload_service.companion import Aborted, CompanionFile, CompleteRequest
+from upload_service.config import Settings, get_settings
+from upload_service.observability import logger, metrics
+from upload_service.records import TokenRecord, UploadRecord
+from upload_service.repository import default_repository
+from upload_service.storage import default_storage
+
+settings = get_settings()
+PREFIX = "/uploads/<upload_token>/s3"
+#: The routes that start an upload: counted in the token's window of POST /upload.
+STARTS = ("GET /uploads/{uploadToken}/s3/params", "POST /uploads/{uploadToken}/s3/multipart")
+
+
+def _named_token(resolver: APIGatewayHttpResolver) -> TokenRecord | None:
+    """The token the path names, read once per request (the rate limiter asks first)."""
+    if "token" not in resolver.context:
+        named = (resolver.current_event.path_parameters or {}).get("uploadToken")
+        resolver.context["token"] = uploads.find_token(default_repository(), named)
+    record: TokenRecord | None = resolver.context["token"]
+    return record
+
+
+def _rate_limit(resolver: APIGatewayHttpResolver, settings: Settings) -> tuple[str | None, int]:
+    """Starts share POST /upload's per-token window; a started upload's part requests (one per part)
+    have a window of their own, at the API's per-caller rate."""
+    record = _named_token(resolver)
+    if record is None:
+        return None, settings.upload_rate_limit_per_minute
+    if resolver.current_event.route_key in STARTS:
+        return f"token#{record.ref}", settings.upload_rate_limit_per_minute
+    return f"token#{record.ref}#parts", settings.rate_limit_per_minute
+
+
+app = create_app(rate_limit_by_route=_rate_limit, problem_message=True)
+
+
+def _query(name: str) -> str | None:
+    return app.current_event.get_query_string_value(name)
+
+
+def _open(upload_id: str) -> UploadRecord:
+    return multipart.open_upload(
+        default_repository(), _named_token(app), upload_id, _query("key"), datetime.now(UTC)
+    )
+
+
+@app.get(f"{PREFIX}/params")
+def params(upload_token: str) -> Response[str]:
+    query = {name: _query(name) for name in ("filename", "type", "size") if _query(name) is not None}
+    file = validate(CompanionFile, query, context=settings)
+    target = multipart.presigned_post(
+        default_repository(), default_storage(), _named_token(app), file, settings, datetime.now(UTC)
+    )
+    metrics.add_metric(name="UploadsStarted", unit=MetricUnit.Count, value=1)
+    return json_response(target)
+
+
+@app.post(f"{PREFIX}/multipart")
+def start(upload_token: str) -> Response[str]:
+    file = parse_body(app, CompanionFile, context=settings)
+    started = multipart.start(
+        default_repository(), default_storage(), _named_token(app), file, settings, datetime.now(UTC)
+    )
+    metrics.add_metric(name="MultipartUploadsStarted", unit=MetricUnit.Count, value=1)
+    return json_response(started)
+
+
+@app.get(f"{PREFIX}/multipart/<upload_id>/batch")  # before /<part_number>: the literal wins
+def sign_batch(upload_token: str, upload_id: str) -> Response[str]:
+    numbers = multipart.part_numbers(_query("partNumbers"))
+    upload = _open(upload_id)
+    return json_response(
+        multipart.sign_parts(default_storage(), upload, numbers, settings, datetime.now(UTC))
+    )
+
+
+@app.get(f"{PREFIX}/multipart/<upload_id>/<part_number>")
+def sign_part(upload_token: str, upload_id: str, part_number: str) -> Response[str]:
+    number = multipart.part_number(part_number)
+    upload = _open(upload_id)
+    return json_response(multipart.sign_part(default_storage(), upload, number, settings, datetime.now(UTC)))
+
+
+@app.get(f"{PREFIX}/multipart/<upload_id>")
+def list_parts(upload_token: str, upload_id: str) -> Response[str]:
+    return json_response(multipart.list_parts(default_storage(), _open(upload_id)))
+
+
+@app.post(f"{PREFIX}/multipart/<upload_id>/complete")
+def complete(upload_token: str, upload_id: str) -> Response[str]:
+    body = parse_body(app, CompleteRequest)
+    upload = _open(upload_id)
+    done = multipart.complete(
+        default_repository(), default_storage(), upload, body.parts, settings, datetime.now(UTC)
+    )
+    return json_response(done)
+
+
+@app.delete(f"{PREFIX}/multipart/<upload_id>")
+def abort(upload_token: str, upload_id: str) -> Response[str]:
+    multipart.abort(default_repository(), default_storage(), _open(upload_id), datetime.now(UTC))
+    return json_response(Aborted())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

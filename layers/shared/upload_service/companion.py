@@ -1,0 +1,133 @@
+"""The wire shapes of Uppy's Companion S3 routes (`@uppy/aws-s3`), as Companion itself answers them:
+Companion's names (`filename`, `type`, `uploadId`, S3's `PartNumber`/`ETag`/`Size`), not ours."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, ValidationInfo, field_validator
+
+from upload_service.models import MAX_FILE_NAME, _settings, safe_file_name
+
+#: S3's limits: part numbers 1..10000, parts of 5 MiB at least (all but the last).
+MAX_PARTS = 10_000
+MIN_PART_BYTES = 5 * 1024**2
+#: Part URLs one batch request signs at most (the answer must stay well under Lambda's 6 MB).
+MAX_BATCH = 100
+
+
+class CompanionFile(BaseModel):
+    """`POST /s3/multipart` body and `GET /s3/params` query: the file Uppy is about to send.
+
+    Validate with `context=settings` (its name and type rules are the deployment's, as for
+    `POST /upload`). Uppy sends no size: without one, the upload may be up to MaxUploadBytes.
+    """
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    filename: str = Field(
+        description="Base name only: letters, digits, spaces and `._-()+,@`, not starting with a dot.",
+        json_schema_extra={"minLength": 1, "maxLength": MAX_FILE_NAME},
+    )
+    type: str = Field(description="One of the deployment's allowed content types (case-insensitive).")
+    size: StrictInt | None = Field(
+        None, description="Bytes, if known (Uppy does not send it); at most MaxUploadBytes."
+    )
+    metadata: dict[str, Any] | None = Field(None, description="Uppy's file meta: accepted and ignored.")
+
+    @field_validator("filename")
+    @classmethod
+    def _safe_file_name(cls, name: str) -> str:
+        return safe_file_name(name)
+
+    @field_validator("type")
+    @classmethod
+    def _allowed_content_type(cls, content_type: str, info: ValidationInfo) -> str:
+        allowed = _settings(info).allowed_content_types
+        normalised = content_type.strip().lower()
+        if normalised not in allowed:
+            raise ValueError(f"the content type must be one of: {', '.join(sorted(allowed))}")
+        return normalised
+
+    @field_validator("size")
+    @classmethod
+    def _within_size_limit(cls, size: int | None, info: ValidationInfo) -> int | None:
+        limit = _settings(info).max_upload_bytes
+        if size is not None and not 0 < size <= limit:
+            raise ValueError(f"the file size must be from 1 to {limit} bytes")
+        return size
+
+
+class PartRef(BaseModel):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    PartNumber: StrictInt = Field(ge=1, le=MAX_PARTS)
+    ETag: str = Field(min_length=1, max_length=200)
+
+
+class CompleteRequest(BaseModel):
+    """`POST /s3/multipart/{uploadId}/complete` body: the parts Uppy uploaded."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    parts: list[PartRef] = Field(min_length=1, max_length=MAX_PARTS)
+
+
+class PresignedPost(BaseModel):
+    """`GET /s3/params`: send `fields`, then the file, as multipart/form-data to `url`."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    method: str = "POST"
+    url: str
+    fields: dict[str, str]
+    expires: int = Field(description="Seconds the target lives.")
+
+
+class MultipartStarted(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    key: str = Field(description="Our object key: echo it as `?key=`.")
+    uploadId: str = Field(description="This upload's id (as in GET /upload-tokens/{token}).")
+    bucket: str
+
+
+class SignedPart(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    url: str = Field(description="A presigned PUT of the part's bytes; S3 answers its ETag.")
+    expires: int = Field(description="Seconds the URL lives.")
+
+
+class SignedParts(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    presignedUrls: dict[str, str] = Field(description="Part number -> presigned PUT URL.")
+
+
+class StoredPart(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    PartNumber: int
+    Size: int
+    ETag: str
+
+
+class StoredParts(RootModel[list[StoredPart]]):
+    """`GET /s3/multipart/{uploadId}`: the parts S3 holds (to resume)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Completed(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    location: str
+    bucket: str
+    key: str
+
+
+class Aborted(BaseModel):
+    """`DELETE /s3/multipart/{uploadId}`: `{}` (Uppy parses every answer as JSON)."""
+
+    model_config = ConfigDict(defer_build=True, extra="forbid")
