@@ -88,12 +88,13 @@ def forward(
     now: int | None = None,
     remaining: Callable[[], float] = lambda: 600.0,
     interrupt: Callable[[Progress], None] | None = None,
+    before_recording: bool = False,
 ) -> forwarding.Outcome:
     """One forward-upload invocation's work; `interrupt` runs after each acknowledged chunk."""
     with outbound.deadline(remaining, margin=20) as deadline:
         uploader: Any = ApiVideoUploader(get_settings(), deadline)
         if interrupt is not None:
-            uploader = Interrupted(uploader, interrupt)
+            uploader = Interrupted(uploader, interrupt, before_recording=before_recording)
         return forwarding.forward_upload(
             upload.upload_id,
             uploads=default_store(UploadStore),
@@ -106,11 +107,19 @@ def forward(
 
 
 class Interrupted:
-    """The real uploader, with something injected after each acknowledged (and recorded) chunk."""
+    """The real uploader, with something injected after each chunk api.video acknowledged: once it is
+    recorded, or (`before_recording`) before that, as a crash in between would."""
 
-    def __init__(self, inner: ApiVideoUploader, after_chunk: Callable[[Progress], None]) -> None:
+    def __init__(
+        self,
+        inner: ApiVideoUploader,
+        interrupt: Callable[[Progress], None],
+        *,
+        before_recording: bool = False,
+    ) -> None:
         self.inner = inner
-        self.after_chunk = after_chunk
+        self.interrupt = interrupt
+        self.before_recording = before_recording
 
     @property
     def retries(self) -> int:
@@ -119,11 +128,14 @@ class Interrupted:
     def __call__(
         self, upload: UploadRecord, start: Progress, on_chunk: Callable[[Progress], None]
     ) -> Progress:
-        def recorded_then_interrupted(progress: Progress) -> None:
+        def acknowledged(progress: Progress) -> None:
+            if self.before_recording:
+                self.interrupt(progress)
             on_chunk(progress)
-            self.after_chunk(progress)
+            if not self.before_recording:
+                self.interrupt(progress)
 
-        return self.inner(upload, start, recorded_then_interrupted)
+        return self.inner(upload, start, acknowledged)
 
 
 class Crash(BaseException):
@@ -354,28 +366,6 @@ def test_the_handler_returns_a_rate_limited_message_when_api_video_said(
     assert back and back[0]["MessageId"] == message["MessageId"]  # after ~12 s, not 5400
 
 
-class RecordedLate:
-    """The real uploader, crashing after api.video acknowledged a chunk but before it was recorded."""
-
-    def __init__(self, inner: ApiVideoUploader, crash_at: int) -> None:
-        self.inner = inner
-        self.crash_at = crash_at
-
-    @property
-    def retries(self) -> int:
-        return self.inner.retries
-
-    def __call__(
-        self, upload: UploadRecord, start: Progress, on_chunk: Callable[[Progress], None]
-    ) -> Progress:
-        def crash_before_recording(progress: Progress) -> None:
-            if progress.bytes_sent == self.crash_at:
-                raise Crash()
-            on_chunk(progress)
-
-        return self.inner(upload, start, crash_before_recording)
-
-
 def test_a_chunk_whose_answer_was_lost_is_not_sent_twice_nor_failed(double: Double) -> None:
     upload, content = accepted(12 * MIB)
 
@@ -395,16 +385,13 @@ def test_a_chunk_whose_answer_was_lost_is_not_sent_twice_nor_failed(double: Doub
 
 def test_a_chunk_acknowledged_but_not_recorded_is_not_sent_again(double: Double) -> None:
     upload, content = accepted(16 * MIB)
-    with outbound.deadline(lambda: 600.0, margin=20) as deadline, pytest.raises(Crash):
-        forwarding.forward_upload(
-            upload.upload_id,
-            uploads=default_store(UploadStore),
-            store=default_store(ForwardingStore),
-            uploader=RecordedLate(ApiVideoUploader(get_settings(), deadline), crash_at=10 * MIB),
-            owner="crashes",
-            now=int(time.time()),
-            lease_seconds=900,
-        )
+
+    def crash(progress: Progress) -> None:
+        if progress.bytes_sent == 10 * MIB:
+            raise Crash()
+
+    with pytest.raises(Crash):
+        forward(upload, owner="crashes", interrupt=crash, before_recording=True)
     recorded = record_of(upload).forwarding
     assert recorded is not None and recorded.bytes_sent == 5 * MIB  # api.video holds 10 MiB
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, ValidationInfo, field_validator
 
-from upload_service.models import MAX_FILE_NAME, _settings, safe_file_name
+from upload_service.models import MAX_FILE_NAME, _settings, allowed_content_type, safe_file_name
 
 #: S3's limits: part numbers 1..10000, parts of 5 MiB at least (all but the last).
 MAX_PARTS = 10_000
@@ -43,11 +43,7 @@ class CompanionFile(BaseModel):
     @field_validator("type")
     @classmethod
     def _allowed_content_type(cls, content_type: str, info: ValidationInfo) -> str:
-        allowed = _settings(info).allowed_content_types
-        normalised = content_type.strip().lower()
-        if normalised not in allowed:
-            raise ValueError(f"the content type must be one of: {', '.join(sorted(allowed))}")
-        return normalised
+        return allowed_content_type(content_type, info)
 
     @field_validator("size")
     @classmethod

@@ -152,6 +152,15 @@ def safe_file_name(name: str) -> str:
     return normalised
 
 
+def allowed_content_type(content_type: str, info: ValidationInfo) -> str:
+    """The type, normalised, if the deployment allows it (validated with context=Settings)."""
+    allowed = _settings(info).allowed_content_types
+    normalised = content_type.strip().lower()
+    if normalised not in allowed:
+        raise ValueError(f"the content type must be one of: {', '.join(sorted(allowed))}")
+    return normalised
+
+
 def _settings(info: ValidationInfo) -> Settings:
     """The settings a validation runs against (its context)."""
     if not isinstance(info.context, Settings):
@@ -194,11 +203,7 @@ class StartUploadRequest(WireModel):
     @field_validator("content_type")
     @classmethod
     def _allowed_content_type(cls, content_type: str, info: ValidationInfo) -> str:
-        allowed = _settings(info).allowed_content_types
-        normalised = content_type.strip().lower()
-        if normalised not in allowed:
-            raise ValueError(f"the content type must be one of: {', '.join(sorted(allowed))}")
-        return normalised
+        return allowed_content_type(content_type, info)
 
 
 class UploadTarget(WireModel):
