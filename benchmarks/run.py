@@ -16,6 +16,7 @@ import cold_start
 import cost
 import forwarding
 import latency
+import multipart
 import size
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -44,6 +45,7 @@ def main() -> None:
     results["warm_latency"] = latency.measure(int(os.environ.get("REQUESTS", "200")))
     results["built_size"] = size.measure()
     results.update(forwarding.measure(rounds=int(os.environ.get("FORWARD_ROUNDS", forwarding.ROUNDS))))
+    results.update(multipart.measure(rounds=int(os.environ.get("MULTIPART_ROUNDS", multipart.ROUNDS))))
     results["seconds"] = round(time.time() - started)
     print(
         table(
@@ -61,6 +63,8 @@ def main() -> None:
     )
     print(table("Built size (sam build, unzipped)", results["built_size"]))
     for key, title in forwarding.TABLES.items():
+        print(table(title, results[key]))
+    for key, title in multipart.TABLES.items():
         print(table(title, results[key]))
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(
