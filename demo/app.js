@@ -5,11 +5,13 @@ import { AwsS3, Dashboard, Uppy, XHRUpload } from "./vendor/uppy.min.mjs";
 
 const MiB = 1024 * 1024;
 
-// Multipart uploads (resumable, several parts in flight) go through the Companion routes under
-// `/uploads/{token}/s3/...` (issue 12 §1, DESIGN.md §6). While they are not deployed, every file
-// goes as one presigned POST from `POST /upload?token=`. Setting this to true is the whole switch:
-// Uppy's AwsS3 plugin then calls those routes for every file, as multipart above 100 MiB.
-const MULTIPART_ROUTES = false;
+// Every file goes through Uppy's AwsS3 plugin and the Companion routes under `/uploads/{token}/s3/...`
+// (issue 12, docs/large-uploads.md): above MULTIPART_ABOVE as an S3 multipart upload (5 MiB parts,
+// pause/resume, resumed from the parts S3 holds), below as one presigned POST from `GET /s3/params`.
+// `false` falls back to `POST /upload?token=` and XHRUpload (one POST per file, no resume), for a
+// deployment without the multipart routes.
+const MULTIPART_ROUTES = true;
+const MULTIPART_ABOVE = 10 * MiB;
 
 const $ = (selector) => document.querySelector(selector);
 const state = { config: null, idToken: null, token: null, uppy: null, poll: null };
@@ -21,7 +23,9 @@ function say(message, isError = false) {
 
 async function problem(response) {
   const body = await response.json().catch(() => ({}));
-  return new Error(`${response.status} ${body.title || body.message || response.statusText}`);
+  return Object.assign(new Error(`${response.status} ${body.title || body.message || response.statusText}`), {
+    status: response.status,
+  });
 }
 
 // 1. Sign in: Cognito's InitiateAuth, exactly as against AWS (unsigned, USER_PASSWORD_AUTH).
@@ -59,9 +63,10 @@ function useUploader(uppy, token) {
   if (MULTIPART_ROUTES) {
     uppy.use(AwsS3, {
       companionEndpoint: `${state.config.apiUrl}/uploads/${encodeURIComponent(token)}`,
-      shouldUseMultipart: (file) => file.size > 100 * MiB,
+      shouldUseMultipart: (file) => file.size > MULTIPART_ABOVE,
+      limit: 4, // files at once (Uppy 6 sends one file's parts one after the other)
     });
-    return "S3 multipart above 100 MiB, presigned POST below (Companion routes)";
+    return `Companion routes: S3 multipart above ${MULTIPART_ABOVE / MiB} MiB (pause/resume), one presigned POST below`;
   }
   // Uppy 6's AwsS3 plugin has no hook for a target of our own (no `getUploadParameters`), so the
   // presigned POST is sent by XHRUpload: a pre-processor asks `POST /upload?token=` for each file's
@@ -102,8 +107,13 @@ function startUppy(token) {
     note: "mp4, mov, webm, jpeg or png; checked when it lands",
   });
   $("#upload-mode").textContent = useUploader(uppy, token);
-  uppy.on("complete", (result) => say(`Sent ${result.successful.length}, failed ${result.failed.length}.`));
+  uppy.on("complete", (result) => {
+    const failed = result.failed.map((file) => `${file.name}: ${file.error}`);
+    say([`Sent ${result.successful.length}, failed ${result.failed.length}.`, ...failed].join(" "), failed.length > 0);
+  });
+  uppy.on("upload-error", (file, error) => say(`${file.name}: ${error.message}`, true));
   state.uppy = uppy;
+  window.uppy = uppy; // for the browser test (tests/browser/test_demo_page.py) and the console
 }
 
 // 4. What the service decided, polled.
@@ -144,6 +154,13 @@ async function poll() {
   try {
     render(await api("GET", `/upload-tokens/${encodeURIComponent(state.token)}`));
   } catch (error) {
+    if (error.status === 404) {
+      // A revoked token is gone from the API at once (its open uploads are REJECTED, "token revoked").
+      clearInterval(state.poll);
+      $("#token").textContent += " Revoked: the service refuses its uploads.";
+      $("#token").classList.add("error");
+      return;
+    }
     say(`Polling the token failed: ${error.message}`, true);
   }
 }

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from local_stack.powertools_fixes import route_state_per_thread
 from local_stack.template import ROOT, Resolver
 
 LAYER_PATHS = [ROOT / "layers" / "shared"]
@@ -103,6 +104,7 @@ class LambdaFunction:
     _counter = itertools.count()
 
     def __init__(self, spec: FunctionSpec) -> None:
+        route_state_per_thread()  # environments are threads of this process, not processes
         self.spec = spec
         self._idle: list[ModuleType] = []
         self._lock = threading.Lock()

@@ -1,0 +1,44 @@
+"""Where Powertools assumes one request per process, which the local stack does not give it.
+
+Powertools' event handler keeps the request being resolved in class attributes of `BaseRouter`
+(`current_event`, `lambda_context`): one per process, which on AWS is one request at a time per
+execution environment. The local stack runs every function's invocations as threads of one
+process, so two concurrent requests read each other's event (two `GET /s3/params` for a.mp4 and
+b.mp4 got keys of one name). `route_state_per_thread` makes both per thread, as they are per
+execution environment on AWS.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+
+
+class _PerThread:
+    """A class attribute whose value belongs to the thread that set it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.values = threading.local()
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        try:
+            return self.values.value
+        except AttributeError:
+            raise AttributeError(self.name) from None
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        self.values.value = value
+
+
+def route_state_per_thread() -> None:
+    """Install once per process (the class is patched in place)."""
+    if getattr(type(BaseRouter), "per_thread", False):
+        return
+    state = {name: _PerThread(name) for name in ("current_event", "lambda_context")}
+    for name, descriptor in state.items():
+        setattr(BaseRouter, name, descriptor)  # instances read and write it through the class
+    # `BaseRouter.current_event = ...` (class-level) goes through the metaclass's data descriptor
+    BaseRouter.__class__ = type("PerThreadRouterMeta", (type(BaseRouter),), {**state, "per_thread": True})  # type: ignore[method-assign]
