@@ -16,6 +16,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_stack.moto_fixes import (
+    complete_multipart_in_one_copy,
     serve_ranges_from_the_buffer,
     snapshot_only_touched_items,
     stop_tracking_instances,
@@ -62,6 +63,7 @@ class Emulator:
         snapshot_only_touched_items()
         stop_tracking_instances()
         serve_ranges_from_the_buffer()
+        complete_multipart_in_one_copy()
         app = serialised(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port

@@ -161,3 +161,60 @@ def test_a_ranged_get_reads_only_its_range_and_answers_as_before(monkeypatch: py
             s3.get_object(Bucket="ranged-reads", Key="k", Range="bytes=2000000-")
     finally:
         emulator.stop()
+
+
+def test_a_multipart_upload_completes_as_before_in_one_copy() -> None:
+    """Through the emulator over HTTP: the same object, ETag and refusals as moto's own completion."""
+    import hashlib
+
+    from local_stack.emulator import Emulator
+
+    emulator = Emulator("127.0.0.1", 0)
+    emulator.start()
+    try:
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=emulator.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="t",
+            aws_secret_access_key="t",
+        )
+        s3.create_bucket(Bucket="completed")
+        parts = [bytes([n]) * (5 * 1024**2) for n in (1, 2)] + [b"tail"]
+
+        def upload(key: str, bodies: list[bytes]) -> tuple[str, list[dict[str, Any]]]:
+            started = s3.create_multipart_upload(Bucket="completed", Key=key)["UploadId"]
+            sent = [
+                {
+                    "PartNumber": n,
+                    "ETag": s3.upload_part(
+                        Bucket="completed", Key=key, UploadId=started, PartNumber=n, Body=body
+                    )["ETag"],
+                }
+                for n, body in enumerate(bodies, start=1)
+            ]
+            return started, sent
+
+        upload_id, sent = upload("k", parts)
+        done = s3.complete_multipart_upload(
+            Bucket="completed", Key="k", UploadId=upload_id, MultipartUpload={"Parts": sent}
+        )
+        md5s = b"".join(hashlib.md5(part).digest() for part in parts)
+        assert done["ETag"].strip('"') == f"{hashlib.md5(md5s).hexdigest()}-3"
+        assert s3.get_object(Bucket="completed", Key="k")["Body"].read() == b"".join(parts)
+
+        upload_id, sent = upload("wrong", parts)
+        with pytest.raises(ClientError, match="InvalidPart"):
+            s3.complete_multipart_upload(
+                Bucket="completed",
+                Key="wrong",
+                UploadId=upload_id,
+                MultipartUpload={"Parts": [{**sent[0], "ETag": '"0"'}, *sent[1:]]},
+            )
+        upload_id, sent = upload("small", [b"a", b"b"])
+        with pytest.raises(ClientError, match="EntityTooSmall"):
+            s3.complete_multipart_upload(
+                Bucket="completed", Key="small", UploadId=upload_id, MultipartUpload={"Parts": sent}
+            )
+    finally:
+        emulator.stop()
