@@ -172,7 +172,7 @@ def test_a_multipart_upload_completes_as_before_in_one_copy() -> None:
     emulator = Emulator("127.0.0.1", 0)
     emulator.start()
     try:
-        s3 = boto3.client(
+        s3: Any = boto3.client(
             "s3",
             endpoint_url=emulator.endpoint,
             region_name="us-east-1",
