@@ -4,10 +4,9 @@ capped concurrency, and its state in the API's document."""
 from __future__ import annotations
 
 from local_stack.functions import function_specs
-from local_stack.template import Resolver, load_template
+from tests.unit.test_template import TEMPLATE, resolver
 from upload_service.openapi import build_document
 
-TEMPLATE = load_template()
 RESOURCES = TEMPLATE["Resources"]
 FORWARDING = [
     "ForwardQueue",
@@ -16,21 +15,6 @@ FORWARDING = [
     "UploadAcceptedRule",
     "ForwardUploadFunction",
 ]
-
-
-def resolver(**overrides: str) -> Resolver:
-    return Resolver(
-        template=TEMPLATE,
-        parameters=Resolver.parameter_values(TEMPLATE, overrides),
-        pseudo={
-            "AWS::Region": "eu-west-1",
-            "AWS::StackName": "s",
-            "AWS::AccountId": "1",
-            "AWS::Partition": "aws",
-        },
-        ref=lambda name: f"ref:{name}",
-        get_att=lambda name, attr: f"att:{name}.{attr}",
-    )
 
 
 def test_nothing_of_it_is_deployed_by_default() -> None:

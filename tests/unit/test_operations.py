@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from local_stack.template import TEMPLATE_PATH, Resolver, load_template
+from local_stack.template import TEMPLATE_PATH
+from tests.unit.test_template import TEMPLATE, resolver
 
-TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 FUNCTIONS = sorted(name for name, spec in RESOURCES.items() if spec["Type"] == "AWS::Serverless::Function")
 ALARMS = {name: spec for name, spec in RESOURCES.items() if spec["Type"] == "AWS::CloudWatch::Alarm"}
@@ -39,16 +39,6 @@ TOKEN_FREE_VARIABLES = {
     "$context.authorizer.claims.sub": "the caller's user id, from a verified JWT",
     "$context.identity.sourceIp": "the client's IP address",
 }
-
-
-def resolver(**overrides: str) -> Resolver:
-    return Resolver(
-        template=TEMPLATE,
-        parameters=Resolver.parameter_values(TEMPLATE, overrides),
-        pseudo={"AWS::Region": "eu-west-1", "AWS::StackName": "s", "AWS::AccountId": "1"},
-        ref=lambda name: f"ref:{name}",
-        get_att=lambda name, attr: f"att:{name}.{attr}",
-    )
 
 
 # --- logs -----------------------------------------------------------------------------------------

@@ -12,10 +12,16 @@ TEMPLATE = load_template()
 
 
 def resolver(**overrides: str) -> Resolver:
+    """template.yaml resolved with these parameters; resources answer `ref:X` and `att:X.Attr`."""
     return Resolver(
         template=TEMPLATE,
         parameters=Resolver.parameter_values(TEMPLATE, overrides),
-        pseudo={"AWS::Region": "eu-west-1", "AWS::StackName": "s", "AWS::AccountId": "1"},
+        pseudo={
+            "AWS::Region": "eu-west-1",
+            "AWS::StackName": "s",
+            "AWS::AccountId": "1",
+            "AWS::Partition": "aws",
+        },
         ref=lambda name: f"ref:{name}",
         get_att=lambda name, attr: f"att:{name}.{attr}",
     )
