@@ -95,7 +95,7 @@ def running_stack(workdir: Path, parameters: str) -> Iterator[Stack]:
     finally:
         process.send_signal(signal.SIGINT)  # what Ctrl-C sends: everything must stop, cleanly
         try:
-            exit_code = process.wait(timeout=15)
+            exit_code = process.wait(timeout=60)  # in-flight invocations finish first
         except subprocess.TimeoutExpired:
             process.kill()
             raise
