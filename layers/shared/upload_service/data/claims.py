@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from upload_service import aws
 from upload_service.data.items import (
     upload_key,
@@ -15,20 +13,13 @@ from upload_service.records import UploadRecord
 class EventClaims(Table):
     def claim_event(self, upload: UploadRecord) -> bool:
         """Claim the right to publish this upload's event; True for exactly one caller."""
-        try:
-            with aws.unavailable_when_throttled():
-                self.client.update_item(
-                    TableName=self.table_name,
-                    Key=upload_key(upload.token_ref, upload.upload_id),
-                    UpdateExpression="SET eventSent = :yes",
-                    ConditionExpression="attribute_exists(PK) AND attribute_not_exists(eventSent)",
-                    ExpressionAttributeValues={":yes": {"BOOL": True}},
-                )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        claimed = self._update_if(
+            Key=upload_key(upload.token_ref, upload.upload_id),
+            UpdateExpression="SET eventSent = :yes",
+            ConditionExpression="attribute_exists(PK) AND attribute_not_exists(eventSent)",
+            ExpressionAttributeValues={":yes": {"BOOL": True}},
+        )
+        return claimed is not None
 
     def release_event(self, upload: UploadRecord) -> None:
         """Give the claim back when publishing failed, so a retry publishes."""

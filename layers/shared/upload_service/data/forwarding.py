@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from upload_service import aws
 from upload_service.data.items import _from_item, _to_item, forwarding_from_values, upload_key
 from upload_service.data.table import Table
@@ -159,7 +157,6 @@ class ForwardingStore(Table):
     ) -> dict[str, Any]:
         """One conditional UpdateItem; its refusal is LeaseLost. Returns the item as it is now."""
         params: dict[str, Any] = {
-            "TableName": self.table_name,
             "Key": upload_key(ref, upload_id),
             "UpdateExpression": expression,
             "ConditionExpression": condition,
@@ -168,11 +165,7 @@ class ForwardingStore(Table):
         }
         if names:
             params["ExpressionAttributeNames"] = names
-        try:
-            with aws.unavailable_when_throttled():
-                response = self.client.update_item(**params)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise LeaseLost() from None
-            raise
-        return _from_item(response.get("Attributes", {}))
+        attributes = self._update_if(**params)
+        if attributes is None:
+            raise LeaseLost()
+        return _from_item(attributes)

@@ -6,9 +6,6 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
-from upload_service import aws
 from upload_service.data.items import _to_item, upload_key
 from upload_service.data.uploads import UploadDecided, UploadStore
 from upload_service.records import UploadRecord, UploadStatus
@@ -19,23 +16,14 @@ class MultipartStore(UploadStore):
         """The size S3's part list showed becomes the upload's declared size (landing checks the
         object against it), conditional on the upload still being this PENDING multipart upload.
         Raises UploadDecided when it was decided meanwhile (a revoke, the cleanup, an abort)."""
-        try:
-            with aws.unavailable_when_throttled():
-                self.client.update_item(
-                    TableName=self.table_name,
-                    Key=upload_key(upload.token_ref, upload.upload_id),
-                    UpdateExpression="SET fileSize = :size",
-                    ConditionExpression="#status = :pending AND multipartId = :multipart",
-                    ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues=_to_item(
-                        {
-                            ":size": size,
-                            ":pending": UploadStatus.PENDING.value,
-                            ":multipart": upload.multipart_id,
-                        }
-                    ),
-                )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise UploadDecided() from None
-            raise
+        declared = self._update_if(
+            Key=upload_key(upload.token_ref, upload.upload_id),
+            UpdateExpression="SET fileSize = :size",
+            ConditionExpression="#status = :pending AND multipartId = :multipart",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=_to_item(
+                {":size": size, ":pending": UploadStatus.PENDING.value, ":multipart": upload.multipart_id}
+            ),
+        )
+        if declared is None:
+            raise UploadDecided()

@@ -43,6 +43,19 @@ class Table:
             response = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True)
         return response.get("Item")
 
+    def _update_if(self, **params: Any) -> dict[str, Any] | None:
+        """One conditional UpdateItem: the answer's `Attributes` (empty without ReturnValues), or None
+        when DynamoDB refused its condition."""
+        try:
+            with aws.unavailable_when_throttled():
+                response = self.client.update_item(TableName=self.table_name, **params)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        attributes: dict[str, Any] = response.get("Attributes", {})
+        return attributes
+
     def _query_items(
         self, params: dict[str, Any], take: int | None, page_size: int = 1000
     ) -> Iterator[dict[str, Any]]:
