@@ -1,17 +1,22 @@
 // The demo page: sign in (Cognito), mint an upload token, upload with Uppy, watch the decisions.
-// Uppy is the `uppy` package's prebuilt ES module (demo/package.json pins it; the local stack
-// serves it from demo/node_modules under vendor/, no CDN).
-import { AwsS3, Dashboard, Uppy, XHRUpload } from "./vendor/uppy.min.mjs";
-
-const MiB = 1024 * 1024;
-
+// Uppy is the `uppy` package's prebuilt ES module, in two majors (demo/package.json pins both as
+// `uppy-5` and `uppy-6`; the local stack serves them from demo/node_modules under vendor/, no CDN).
+//
 // Every file goes through Uppy's AwsS3 plugin and the Companion routes under `/uploads/{token}/s3/...`
-// (issue 12, docs/large-uploads.md): above MULTIPART_ABOVE as an S3 multipart upload (5 MiB parts,
-// pause/resume, resumed from the parts S3 holds), below as one presigned POST from `GET /s3/params`.
-// `false` falls back to `POST /upload?token=` and XHRUpload (one POST per file, no resume), for a
-// deployment without the multipart routes.
-const MULTIPART_ROUTES = true;
+// (docs/large-uploads.md): above MULTIPART_ABOVE as an S3 multipart upload (5 MiB parts, pause/resume,
+// retries), below as one presigned POST from `GET /s3/params`.
+//
+// - Uppy 5 (the default): the `endpoint` option (Uppy 4's too). Its requests share one queue of
+//   `limit`, so a large file has several parts in flight.
+// - Uppy 6 (`?uppy=6`): the `companionEndpoint` option. It sends one file's parts one after the other
+//   (its own documentation: "Each file uploads its parts sequentially"); `limit` counts files.
+const MiB = 1024 * 1024;
 const MULTIPART_ABOVE = 10 * MiB;
+const UPPY_MAJOR = new URLSearchParams(location.search).get("uppy") === "6" ? "6" : "5";
+const UPPY_BUNDLE = `./vendor/uppy-${UPPY_MAJOR}/uppy.min.mjs`;
+const { AwsS3, Dashboard, Uppy } = await import(UPPY_BUNDLE);
+document.querySelector("#uppy-css").href = `vendor/uppy-${UPPY_MAJOR}/uppy.min.css`;
+document.querySelector(`#uppy-majors a[data-major="${UPPY_MAJOR}"]`).setAttribute("aria-current", "page");
 
 const $ = (selector) => document.querySelector(selector);
 const state = { config: null, idToken: null, token: null, uppy: null, poll: null };
@@ -58,40 +63,16 @@ async function api(method, path, body, auth = true) {
   return response.json();
 }
 
-// 3. The uploader for a token.
+// 3. The uploader for a token: the plugin's options, as docs/large-uploads.md shows them.
 function useUploader(uppy, token) {
-  if (MULTIPART_ROUTES) {
-    uppy.use(AwsS3, {
-      companionEndpoint: `${state.config.apiUrl}/uploads/${encodeURIComponent(token)}`,
-      shouldUseMultipart: (file) => file.size > MULTIPART_ABOVE,
-      limit: 4, // files at once (Uppy 6 sends one file's parts one after the other)
-    });
-    return `Companion routes: S3 multipart above ${MULTIPART_ABOVE / MiB} MiB (pause/resume), one presigned POST below`;
+  const endpoint = `${state.config.apiUrl}/uploads/${encodeURIComponent(token)}`;
+  const shouldUseMultipart = (file) => file.size > MULTIPART_ABOVE;
+  if (UPPY_MAJOR === "6") {
+    uppy.use(AwsS3, { companionEndpoint: endpoint, shouldUseMultipart, limit: 4 });
+    return `Uppy 6: multipart above ${MULTIPART_ABOVE / MiB} MiB, a file's parts one at a time, 4 files at once`;
   }
-  // Uppy 6's AwsS3 plugin has no hook for a target of our own (no `getUploadParameters`), so the
-  // presigned POST is sent by XHRUpload: a pre-processor asks `POST /upload?token=` for each file's
-  // target, then its fields (in order, nothing else) and the file go to S3 as multipart/form-data.
-  uppy.addPreProcessor(async (fileIDs) => {
-    for (const id of fileIDs) {
-      const file = uppy.getFile(id);
-      try {
-        const target = await api(
-          "POST",
-          `/upload?token=${encodeURIComponent(token)}`,
-          { fileName: file.name, fileSize: file.size, contentType: file.type || "application/octet-stream" },
-          false,
-        );
-        uppy.setFileMeta(id, { ...target.fields, uploadId: target.uploadId });
-        uppy.setFileState(id, {
-          xhrUpload: { endpoint: target.url, allowedMetaFields: Object.keys(target.fields) },
-        });
-      } catch (error) {
-        uppy.emit("upload-error", file, error);  // this file only; the others go on
-      }
-    }
-  });
-  uppy.use(XHRUpload, { fieldName: "file", getResponseData: () => ({}), limit: 4 });
-  return "one presigned POST per file (POST /upload?token=)";
+  uppy.use(AwsS3, { endpoint, shouldUseMultipart, limit: 6 });
+  return `Uppy 5: multipart above ${MULTIPART_ABOVE / MiB} MiB, up to 6 parts in flight`;
 }
 
 function startUppy(token) {
@@ -107,6 +88,9 @@ function startUppy(token) {
     note: "mp4, mov, webm, jpeg or png; checked when it lands",
   });
   $("#upload-mode").textContent = useUploader(uppy, token);
+  // Uppy sends no file size of its own; in its meta, the routes take it as the declared size (a file
+  // over the limit is refused before its first byte, and the page shows its size while it is sent).
+  uppy.on("file-added", (file) => uppy.setFileMeta(file.id, { size: file.size }));
   uppy.on("complete", (result) => {
     const failed = result.failed.map((file) => `${file.name}: ${file.error}`);
     say([`Sent ${result.successful.length}, failed ${result.failed.length}.`, ...failed].join(" "), failed.length > 0);
@@ -159,6 +143,9 @@ async function poll() {
       clearInterval(state.poll);
       $("#token").textContent += " Revoked: the service refuses its uploads.";
       $("#token").classList.add("error");
+      $("#decisions").dataset.stale = "revoked";
+      $("#decisions").createCaption().textContent =
+        "As last seen before the token was revoked: the service has since rejected its open uploads (token revoked).";
       return;
     }
     say(`Polling the token failed: ${error.message}`, true);
@@ -202,6 +189,9 @@ async function main() {
       state.token = minted.token;
       $("#token").textContent = `Token ${minted.token.slice(0, 6)}… expires ${minted.expiresAt}.`;
       $("#token").hidden = false;
+      $("#token").classList.remove("error");
+      delete $("#decisions").dataset.stale;
+      $("#decisions").deleteCaption();
       startUppy(minted.token);
       clearInterval(state.poll);
       state.poll = setInterval(poll, 1000);

@@ -1,4 +1,4 @@
-"""The demo page at `<apiUrl>/demo/`: demo/'s files, Uppy's prebuilt bundle from demo/node_modules,
+"""The demo page at `<apiUrl>/demo/`: demo/'s files, Uppy's prebuilt bundles from demo/node_modules,
 and the stack's public settings (Cognito endpoint, client id, demo users) as `config.json`.
 
 Only GET and HEAD, only files under demo/ (never node_modules but the few named in VENDOR).
@@ -16,11 +16,13 @@ from local_stack.template import ROOT
 
 DEMO_DIR = ROOT / "demo"
 PREFIX = "/demo/"
-#: `/demo/vendor/<name>` -> the file `npm ci` installed (demo/package.json pins the version).
+#: The Uppy majors the page offers (demo/package.json pins each, as the npm alias `uppy-<major>`).
+UPPY_MAJORS = ("5", "6")
+#: `/demo/vendor/<name>` -> the file `npm ci` installed.
 VENDOR = {
-    "uppy.min.mjs": "node_modules/uppy/dist/uppy.min.mjs",
-    "uppy.min.mjs.map": "node_modules/uppy/dist/uppy.min.mjs.map",
-    "uppy.min.css": "node_modules/uppy/dist/uppy.min.css",
+    f"uppy-{major}/{name}": f"node_modules/uppy-{major}/dist/{name}"
+    for major in UPPY_MAJORS
+    for name in ("uppy.min.mjs", "uppy.min.mjs.map", "uppy.min.css")
 }
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",

@@ -17,6 +17,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_stack.moto_fixes import (
     complete_multipart_in_one_copy,
+    post_object_answers_like_s3,
     serve_ranges_from_the_buffer,
     snapshot_only_touched_items,
     stop_tracking_instances,
@@ -64,6 +65,7 @@ class Emulator:
         stop_tracking_instances()
         serve_ranges_from_the_buffer()
         complete_multipart_in_one_copy()
+        post_object_answers_like_s3()
         app = serialised(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port

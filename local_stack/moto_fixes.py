@@ -16,6 +16,10 @@ it): a 1 MiB range of a 256 MiB object costs a 256 MiB read, so forwarding a lar
 read from the emulator grew with size x chunks. `serve_ranges_from_the_buffer` reads only the range,
 as S3 does.
 
+moto answers a browser's POST upload (a presigned POST) with no `ETag`, no `Location` and none of the
+bucket's CORS headers, where S3 sends all three: the browser cannot read what S3 would let it read,
+and Uppy 5 waits for the ETag forever. `post_object_answers_like_s3` adds them.
+
 `snapshot_only_touched_items` keeps moto's semantics (all or nothing) with a snapshot of only the
 items the transaction writes: the table's deep copy becomes the table itself, and a failed
 transaction puts back exactly those items. The emulator serialises DynamoDB requests, so nothing
@@ -29,6 +33,7 @@ import functools
 import re
 import threading
 from typing import Any
+from urllib.parse import quote
 
 from moto.core.common_models import BaseModel
 from moto.core.model_instances import model_data
@@ -188,3 +193,29 @@ def complete_multipart_in_one_copy() -> None:
 
     complete.one_copy = True  # type: ignore[attr-defined]
     FakeMultipart.complete = complete  # type: ignore[method-assign]
+
+
+def post_object_answers_like_s3() -> None:
+    """A POST upload is answered with the object's `ETag`, its `Location`, its version and the
+    bucket's CORS headers for the request's `Origin`, as S3 answers it (install once per process)."""
+    if getattr(S3Response._bucket_response_post, "answers_like_s3", False):
+        return
+    original = S3Response._bucket_response_post
+
+    @functools.wraps(original)
+    def post(self: S3Response, request: Any, bucket_name: str) -> Any:
+        status, headers, body = original(self, request, bucket_name)
+        if self.data.get("Action") != "PutObject" or not 200 <= int(status) < 400:
+            return status, headers, body
+        key_name = self.querystring["key"][0]
+        stored = self.backend.get_object(bucket_name, key_name)
+        if stored is None:
+            return status, headers, body
+        answered = {**self._get_cors_headers_other(), **headers, "ETag": stored.etag}
+        answered.setdefault("Location", f"{request.url.split('?')[0].rstrip('/')}/{quote(key_name)}")
+        if stored.version_id and stored.version_id != "null":
+            answered["x-amz-version-id"] = stored.version_id
+        return status, answered, body
+
+    post.answers_like_s3 = True  # type: ignore[attr-defined]
+    S3Response._bucket_response_post = post  # type: ignore[method-assign]

@@ -59,7 +59,8 @@ def _open(upload_id: str) -> UploadRecord:
 
 @app.get(f"{PREFIX}/params")
 def params(upload_token: str) -> Response[str]:
-    query = {name: _query(name) for name in ("filename", "type", "size") if _query(name) is not None}
+    names = ("filename", "type", "size", "metadata[size]")
+    query = {name: _query(name) for name in names if _query(name) is not None}
     file = validate(CompanionFile, query, context=settings)
     target = multipart.presigned_post(
         default_repository(), default_storage(), _named_token(app), file, settings, datetime.now(UTC)

@@ -8,7 +8,9 @@ The shared test stack has MaxUploadBytes=1 MiB (one part at most: S3's parts but
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -206,6 +208,49 @@ def test_params_give_a_presigned_post_in_companions_shape(stack: Stack, user: Us
     assert decided(stack, user, token, upload_id)["status"] == "ACCEPTED"
 
 
+@pytest.mark.parametrize("declared", [{}, {"size": "1234"}, {"metadata[size]": "1234"}])
+def test_params_take_a_size_from_the_query_or_uppys_meta(
+    stack: Stack, user: User, token: str, declared: dict[str, str]
+) -> None:
+    # given a file whose size the page put in Uppy's meta (sent as metadata[size]=), or none
+    query = {"filename": "clip.mp4", "type": "video/mp4", "metadata[name]": "clip.mp4", **declared}
+    # when
+    response = requests.get(f"{stack.api}/uploads/{token}/s3/params", params=query, timeout=10)
+    # then the target takes that many bytes exactly, or up to MaxUploadBytes
+    assert response.status_code == 200, response.text
+    target = response.json()
+    upload_id = target["fields"]["key"].split("/")[1]
+    listed = stored_upload(stack, token, upload_id)
+    size = 1234 if declared else MIB
+    assert int(listed["fileSize"]["N"]) == size
+    conditions = json.loads(base64.b64decode(target["fields"]["policy"]))["conditions"]
+    assert ["content-length-range", 1, size] in conditions
+
+
+def test_start_takes_the_size_uppys_meta_declares_and_holds_the_upload_to_it(
+    stack: Stack, user: User, token: str
+) -> None:
+    # given a multipart upload whose page declared 1000 bytes in Uppy's meta
+    uppy = Companion(stack, token)
+    body = {"filename": "clip.mp4", "type": "video/mp4", "metadata": {"name": "clip.mp4", "size": 1000}}
+    started = requests.post(f"{uppy.base}/multipart", json=body, timeout=10)
+    assert started.status_code == 200, started.text
+    upload = started.json()
+    shown = requests.get(f"{stack.api}/upload-tokens/{token}", headers=user.headers(), timeout=10).json()[
+        "uploads"
+    ]
+    assert [(u["uploadId"], u["fileSize"], u["status"]) for u in shown] == [
+        (upload["uploadId"], 1000, "PENDING")
+    ]
+    # when more than that is sent
+    part = uppy.send_part(upload, 1, content(1001))
+    refused = uppy.complete(upload, [part])
+    # then it is refused, aborted and rejected, as past MaxUploadBytes
+    assert "1001" in companion_problem(refused, 413)["message"]
+    assert not s3_holds(stack, upload)
+    assert decided(stack, user, token, upload["uploadId"], timeout=1)["status"] == "REJECTED"
+
+
 def test_batch_signs_several_parts(stack: Stack, token: str) -> None:
     uppy = Companion(stack, token)
     upload = uppy.started()
@@ -257,6 +302,9 @@ def test_unknown_token_and_another_tokens_upload_are_404(
         ({"filename": "clip.exe", "type": "application/x-msdownload"}, "type"),
         ({"type": "video/mp4"}, "filename"),
         ({"filename": "clip.mp4", "type": "video/mp4", "size": 2 * MIB}, "size"),
+        ({"filename": "clip.mp4", "type": "video/mp4", "metadata": {"size": str(2 * MIB)}}, "size"),
+        ({"filename": "clip.mp4", "type": "video/mp4", "metadata": {"size": "lots"}}, "size"),
+        ({"filename": "clip.mp4", "type": "video/mp4", "metadata": {"size": "0"}}, "size"),
     ],
 )
 def test_start_applies_post_uploads_name_and_type_rules(

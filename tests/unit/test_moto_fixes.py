@@ -218,3 +218,55 @@ def test_a_multipart_upload_completes_as_before_in_one_copy() -> None:
             )
     finally:
         emulator.stop()
+
+
+def test_a_post_upload_is_answered_with_its_etag_location_version_and_cors_headers() -> None:
+    """Through the emulator over HTTP, as a browser posts a presigned POST: what S3 answers."""
+    import requests
+
+    from local_stack.emulator import Emulator
+
+    emulator = Emulator("127.0.0.1", 0)
+    emulator.start()
+    try:
+        s3: Any = boto3.client(
+            "s3",
+            endpoint_url=emulator.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="t",
+            aws_secret_access_key="t",
+        )
+        s3.create_bucket(Bucket="posted")
+        s3.put_bucket_versioning(Bucket="posted", VersioningConfiguration={"Status": "Enabled"})
+        origin = "http://page.example"
+        s3.put_bucket_cors(
+            Bucket="posted",
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        "AllowedOrigins": [origin],
+                        "AllowedMethods": ["POST"],
+                        "ExposeHeaders": ["ETag", "Location"],
+                    }
+                ]
+            },
+        )
+        target = s3.generate_presigned_post(Bucket="posted", Key="uploads/a b.mp4")
+
+        answer = requests.post(
+            target["url"],
+            data=target["fields"],
+            files={"file": ("a b.mp4", b"some bytes")},
+            headers={"Origin": origin},
+            timeout=10,
+        )
+
+        assert answer.status_code == 204, answer.text
+        stored = s3.head_object(Bucket="posted", Key="uploads/a b.mp4")
+        assert answer.headers["ETag"] == stored["ETag"]
+        assert answer.headers["x-amz-version-id"] == stored["VersionId"]
+        assert answer.headers["Location"] == f"{emulator.endpoint}/posted/uploads/a%20b.mp4"
+        assert answer.headers["Access-Control-Allow-Origin"] == origin
+        assert answer.headers["Access-Control-Expose-Headers"] == "ETag, Location"
+    finally:
+        emulator.stop()

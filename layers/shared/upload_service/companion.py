@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from upload_service.models import MAX_FILE_NAME, _settings, allowed_content_type, safe_file_name
 
@@ -20,7 +29,9 @@ class CompanionFile(BaseModel):
     """`POST /s3/multipart` body and `GET /s3/params` query: the file Uppy is about to send.
 
     Validate with `context=settings` (its name and type rules are the deployment's, as for
-    `POST /upload`). Uppy sends no size: without one, the upload may be up to MaxUploadBytes.
+    `POST /upload`). Uppy sends no size of its own: a page that puts the file's size in Uppy's meta
+    (`size`) sends it as `metadata.size` (or `metadata[size]=` in a query), and that is the declared
+    size; without one, the upload may be up to MaxUploadBytes.
     """
 
     model_config = ConfigDict(extra="ignore", defer_build=True)
@@ -31,9 +42,27 @@ class CompanionFile(BaseModel):
     )
     type: str = Field(description="One of the deployment's allowed content types (case-insensitive).")
     size: StrictInt | None = Field(
-        None, description="Bytes, if known (Uppy does not send it); at most MaxUploadBytes."
+        None,
+        description="Bytes, if known; at most MaxUploadBytes. Uppy sends none (its meta's `size` is used).",
     )
-    metadata: dict[str, Any] | None = Field(None, description="Uppy's file meta: accepted and ignored.")
+    metadata: dict[str, Any] | None = Field(
+        None, description="Uppy's file meta: its `size`, if any, is the declared size; the rest is ignored."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _size_from_uppy_meta(cls, data: Any) -> Any:
+        """`size`, else Uppy's `metadata.size` (JSON) or `metadata[size]` (query); a query's digits are
+        a number, anything else stays as sent (and is refused as not an integer)."""
+        if not isinstance(data, dict):
+            return data
+        size = data.get("size")
+        if size is None:
+            meta = data.get("metadata")
+            size = meta.get("size") if isinstance(meta, dict) else data.get("metadata[size]")
+        if isinstance(size, str) and size.isascii() and size.isdigit():
+            size = int(size)
+        return data if size is None else {**data, "size": size}
 
     @field_validator("filename")
     @classmethod

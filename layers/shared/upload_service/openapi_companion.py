@@ -56,6 +56,15 @@ def companion_paths() -> dict[str, Any]:
     file_query = [
         {"name": name, "in": "query", "required": True, "schema": {"type": "string"}, "description": text}
         for name, text in (("filename", "The file's base name."), ("type", "Its content type."))
+    ] + [
+        {"name": name, "in": "query", "required": False, "schema": {"type": "integer"}, "description": text}
+        for name, text in (
+            (
+                "size",
+                "Its size in bytes, if known: the target takes at most that many (else MaxUploadBytes).",
+            ),
+            ("metadata[size]", "The same, as Uppy sends a `size` in the file's meta."),
+        )
     ]
     limit = {"403": _problem("Every upload the token allows is taken.")}
     return {
