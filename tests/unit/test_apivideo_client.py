@@ -24,6 +24,7 @@ import pytest
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 from moto import mock_aws
 
+from tests.unit.scripted import FakeClock, serving
 from upload_service import apivideo, outbound
 from upload_service.apivideo import (
     ApiVideoClient,
@@ -301,25 +302,8 @@ class FakeApiVideoHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def api() -> Iterator[FakeApiVideo]:
-    httpd = FakeApiVideo()
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+    with serving(FakeApiVideo()) as httpd:
+        yield httpd
 
 
 @pytest.fixture

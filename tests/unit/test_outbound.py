@@ -11,13 +11,14 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
+from tests.unit.scripted import FakeClock, serving
 from upload_service import outbound
 from upload_service.outbound import BoundedRetry, RetryLater, build_session, deadline, retry_after
 
@@ -87,27 +88,8 @@ class ScriptedHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[ScriptedServer]:
-    httpd = ScriptedServer()
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-
-
-class FakeClock:
-    """The injected sleep: records each wait and moves time on, instantly."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-    def remaining(self, total: float) -> Callable[[], float]:
-        return lambda: total - self.now
+    with serving(ScriptedServer()) as httpd:
+        yield httpd
 
 
 @pytest.fixture

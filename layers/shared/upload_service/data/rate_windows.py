@@ -7,12 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
-
-from upload_service import aws
-from upload_service.data.items import (
-    _to_item,
-)
+from upload_service.data.items import _to_item
 from upload_service.data.table import Table
 from upload_service.errors import RateLimited
 
@@ -31,20 +26,15 @@ class RateWindows(Table):
         """
         window = int(now // window_seconds)
         reset_after = max(1, int((window + 1) * window_seconds - now + 0.999))
-        try:
-            with aws.unavailable_when_throttled():
-                response = self.client.update_item(
-                    TableName=self.table_name,
-                    Key=_to_item({"PK": f"RATE#{key}", "SK": f"WINDOW#{window}"}),
-                    UpdateExpression="ADD hits :one SET purgeAt = if_not_exists(purgeAt, :purge)",
-                    ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
-                    ExpressionAttributeValues=_to_item(
-                        {":one": 1, ":limit": limit, ":purge": (window + 2) * window_seconds}
-                    ),
-                    ReturnValues="UPDATED_NEW",
-                )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise RateLimited() from exc
-            raise
-        return RateWindow(hits=int(response["Attributes"]["hits"]["N"]), reset_after=reset_after)
+        counted = self._update_if(
+            Key=_to_item({"PK": f"RATE#{key}", "SK": f"WINDOW#{window}"}),
+            UpdateExpression="ADD hits :one SET purgeAt = if_not_exists(purgeAt, :purge)",
+            ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
+            ExpressionAttributeValues=_to_item(
+                {":one": 1, ":limit": limit, ":purge": (window + 2) * window_seconds}
+            ),
+            ReturnValues="UPDATED_NEW",
+        )
+        if counted is None:
+            raise RateLimited()
+        return RateWindow(hits=int(counted["hits"]["N"]), reset_after=reset_after)
