@@ -69,3 +69,32 @@ def test_a_rejected_upload_never_reaches_api_video(
     assert upload["status"] == "REJECTED" and upload["forwarding"] is None
     stats = requests.get(f"{stack.info['videoPlatform']['url']}/_double/stats", timeout=10).json()
     assert [video for video in stats["videos"] if video["title"] == name] == []
+
+
+def test_a_multipart_upload_is_forwarded_byte_for_byte(
+    stack: Stack, user: User, token_of: Callable[..., str]
+) -> None:
+    """S3 gives the media/ copy of a multipart object an ETag of its own (not the `…-N` one), and
+    the forwarder still reads it, pinned, whole."""
+    from tests.e2e.test_multipart import Companion
+
+    content = CLIP + random.Random(12).randbytes(600_000)
+    token = token_of(user)
+    uppy = Companion(stack, token)
+    upload = uppy.started(f"{uuid.uuid4().hex}.mp4")
+    part = uppy.send_part(upload, 1, content)
+    assert uppy.complete(upload, [part]).status_code == 200
+
+    found = forwarded(stack, user, token, upload["uploadId"])
+
+    assert found["status"] == "ACCEPTED", found
+    forwarding = found["forwarding"]
+    assert (forwarding["status"], forwarding["bytesSent"], forwarding["error"]) == (
+        "FORWARDED",
+        len(content),
+        None,
+    )
+    video = f"{stack.info['videoPlatform']['url']}/videos/{forwarding['videoId']}"
+    assert hashlib.sha256(requests.get(f"{video}/source", timeout=30).content).digest() == (
+        hashlib.sha256(content).digest()
+    )

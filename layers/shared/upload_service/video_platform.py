@@ -13,23 +13,42 @@ from upload_service.records import UploadRecord
 from upload_service.storage import Storage, default_storage
 
 
+class SourceChanged(Exception):
+    """The object in media/ is not the size that was accepted."""
+
+
 class StoredRange:
     """One accepted object as api.video's upload reads it: any inclusive byte range, one ranged
-    GetObject each, pinned to the object's ETag (the copy in media/ kept the checked one)."""
+    GetObject each, never held whole.
 
-    def __init__(self, storage: Storage, key: str, etag: str | None) -> None:
+    The first read checks the object's size against the accepted size and learns its ETag; every
+    later read is pinned to that ETag (IfMatch), so the chunks of one invocation come from one object.
+    (media/ holds the checked version, copied by version and ETag at landing, but not always under its
+    ETag: S3 gives the copy of a multipart-uploaded object an ETag of its own.)
+    """
+
+    def __init__(self, storage: Storage, key: str, size: int) -> None:
         self.storage = storage
         self.key = key
-        self.etag = etag
+        self.size = size
+        self.etag: str | None = None
 
     def open_range(self, first: int, last: int) -> Any:
-        answer = self.storage.client.get_object(
-            Bucket=self.storage.bucket,
-            Key=self.key,
-            Range=f"bytes={first}-{last}",
-            IfMatch=f'"{self.etag}"' if self.etag else "*",
-        )
-        return answer["Body"]  # a botocore StreamingBody: read in blocks, never held whole
+        read: dict[str, Any] = {
+            "Bucket": self.storage.bucket,
+            "Key": self.key,
+            "Range": f"bytes={first}-{last}",
+        }
+        if self.etag:
+            read["IfMatch"] = self.etag
+        answer = self.storage.client.get_object(**read)
+        if self.etag is None:
+            stored = int(str(answer["ContentRange"]).rsplit("/", 1)[1])
+            if stored != self.size:
+                answer["Body"].close()
+                raise SourceChanged(f"{self.key} holds {stored} bytes, not the {self.size} accepted")
+            self.etag = str(answer["ETag"])
+        return answer["Body"]  # a botocore StreamingBody: read in blocks
 
 
 class ApiVideoUploader:
@@ -51,7 +70,7 @@ class ApiVideoUploader:
         key = apivideo.api_key(self.settings.api_video_api_key_secret)
         return apivideo.upload(
             apivideo.client(self.settings.api_video_base_url, key),
-            StoredRange(self.storage, upload.media_key, upload.etag),
+            StoredRange(self.storage, upload.media_key, upload.object_size or upload.file_size),
             file_name=upload.file_name,
             size=upload.object_size or upload.file_size,
             chunk_bytes=self.settings.forward_chunk_bytes,
