@@ -220,7 +220,13 @@ def test_allowance_closes_the_token(
     uploads = [decided(stack, user, token, target["uploadId"]) for target in targets]
 
     assert [u["status"] for u in uploads] == ["ACCEPTED"] * 3
-    view = http.get(f"{stack.api}/upload-tokens/{token}", headers=user.headers()).json()
+    # the token is closed just after the last decision (an effect of it: docs/uploads-and-data.md)
+    deadline = time.monotonic() + 5
+    while True:
+        view = http.get(f"{stack.api}/upload-tokens/{token}", headers=user.headers()).json()
+        if view["status"] != "PARTIAL_UPLOAD" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert view["status"] == "FULL_UPLOAD"
     listed = http.get(f"{stack.api}/upload-tokens", headers=user.headers()).json()
     assert token not in [item["token"] for item in listed["data"]]

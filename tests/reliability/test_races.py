@@ -1,6 +1,6 @@
 """Races and load through a local stack of its own, with an allowance and rate limits no user of the
 shared test stack has: many uploads of one token landing at once (the stack's queue pollers run
-batches side by side, as Lambda does), and a thousand start-then-reject cycles with the stack's
+batches side by side, as Lambda does), and six hundred start-then-reject cycles with the stack's
 memory watched."""
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def resident_megabytes(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
-def test_a_thousand_start_then_reject_cycles_keep_the_stack_flat(own_stack: Stack) -> None:
+def test_six_hundred_start_then_reject_cycles_keep_the_stack_flat(own_stack: Stack) -> None:
     """Each cycle: a target, then a file of another type than declared (REJECTED), as a token holder
     can repeat. The records a token holds are bounded (UploadAttemptsPerToken), its view stays one
     bounded Query, and the stack's memory does not grow with the cycles."""
@@ -138,15 +138,15 @@ def test_a_thousand_start_then_reject_cycles_keep_the_stack_flat(own_stack: Stac
             list(pool.map(cycle, cycles))
         settled(own_stack, user, token, cycles.stop, timeout=180)
 
-    run(range(200))  # warm: every function's environments exist, caches are filled
+    run(range(100))  # warm: every function's environments exist, caches are filled
     before = resident_megabytes(own_stack.pid)
     started = time.monotonic()
-    run(range(200, 1000))
+    run(range(100, 600))
     after = resident_megabytes(own_stack.pid)
     elapsed = time.monotonic() - started
 
     token_view = view(own_stack, user, token)
-    assert len(token_view["uploads"]) == 1000
+    assert len(token_view["uploads"]) == 600
     assert {u["status"] for u in token_view["uploads"]} == {"REJECTED"}
-    print(f"\n800 cycles: {before:.0f} MB -> {after:.0f} MB resident, {elapsed:.1f} s")
-    assert after - before < 40, (before, after)  # 50 KB a cycle at most (what it stores), not 17 MB
+    print(f"\n500 cycles: {before:.0f} MB -> {after:.0f} MB resident, {elapsed:.1f} s")
+    assert after - before < 25, (before, after)  # 50 KB a cycle at most (what it stores), not 17 MB
