@@ -14,8 +14,8 @@ Throughput and memory: a 256 MiB file in chunks of 50 MiB (6 requests) to the ap
   chunked reference makes the double do exactly the same work for both sides, and the ratio is what
   reading from S3 and our client add. One POST of the whole file (to a second double whose
   per-request limit is raised in its own process, nothing in local_stack/ changed) is shown beside it.
-- moto answers a ranged GetObject only once it has read the whole range (a whole object, before
-  `local_stack.moto_fixes.serve_ranges_from_the_buffer`), and the forwarder can only wait meanwhile:
+- The forwarder waits for each GetObject's first byte (moto read a whole object, then a whole range,
+  before answering, until `local_stack.moto_fixes.serve_ranges_from_the_buffer` made it stream):
   the forwarding row says how much of its time that was,
   timed in the same runs with botocore hooks, and a row without it gives our own share.
 Each round runs the three in turn, each in a fresh process; figures are medians over the rounds
@@ -175,7 +175,7 @@ def _rss() -> dict[str, int]:
 
 class _GetObjectWaits:
     """Seconds from sending each GetObject to its answer's headers: the emulator working, the
-    forwarder idle (moto reads the whole range before it answers)."""
+    forwarder idle."""
 
     def __init__(self) -> None:
         self.seconds: list[float] = []
@@ -431,7 +431,7 @@ def _throughput_rows(
             median("forward", "less_moto_seconds"),
             None,
             True,
-            "moto reads a whole range before its first byte (an emulator cost; S3 streams)",
+            "our own share: the emulator's time to a GetObject's first byte taken out",
         ),
         row(
             "plain requests.post of the whole file, one request",

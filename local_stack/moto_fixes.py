@@ -14,7 +14,7 @@ after about 1,000 start-then-reject cycles). DynamoDB's own cost is per item wri
 moto's GetObject reads the whole object for any Range (then slices it, and runs a regex over all of
 it): a 1 MiB range of a 256 MiB object costs a 256 MiB read, so forwarding a large file in chunks
 read from the emulator grew with size x chunks. `serve_ranges_from_the_buffer` reads only the range,
-as S3 does.
+as S3 does, and sends it as it reads it (moto read all of it before the first byte went out).
 
 moto answers a browser's POST upload (a presigned POST) with no `ETag`, no `Location` and none of the
 bucket's CORS headers, where S3 sends all three: the browser cannot read what S3 would let it read,
@@ -32,6 +32,7 @@ import copy
 import functools
 import re
 import threading
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -117,8 +118,8 @@ _ranged = threading.local()
 
 
 class _StoredBytes:
-    """An object's bytes as moto's range handling uses them (`len`, one slice), read from its buffer
-    only where the slice asks."""
+    """An object's bytes as moto's range handling uses them (`len`, one slice): the slice is a
+    `_RangeBody`, read from the object's buffer only as the server sends it."""
 
     def __init__(self, key: FakeKey) -> None:
         self.key = key
@@ -126,11 +127,35 @@ class _StoredBytes:
     def __len__(self) -> int:
         return int(self.key.size)
 
-    def __getitem__(self, part: slice) -> bytes:
+    def __getitem__(self, part: slice) -> _RangeBody:
         start, stop, _ = part.indices(len(self))
-        with self.key.lock:
-            self.key._value_buffer.seek(start)
-            return bytes(self.key._value_buffer.read(max(0, stop - start)))
+        return _RangeBody(self.key, start, max(start, stop))
+
+
+class _RangeBody:
+    """Bytes `start..stop` of an object, read from its buffer a block at a time while the server
+    writes them (werkzeug sends an iterable body as it goes), as S3 starts answering at once."""
+
+    BLOCK = 1024 * 1024
+
+    def __init__(self, key: FakeKey, start: int, stop: int) -> None:
+        self.key = key
+        self.start = start
+        self.stop = stop
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __iter__(self) -> Iterator[bytes]:
+        position = self.start
+        while position < self.stop:
+            with self.key.lock:
+                self.key._value_buffer.seek(position)
+                block = bytes(self.key._value_buffer.read(min(self.BLOCK, self.stop - position)))
+            if not block:
+                return
+            position += len(block)
+            yield block
 
 
 def serve_ranges_from_the_buffer() -> None:

@@ -270,3 +270,42 @@ def test_a_post_upload_is_answered_with_its_etag_location_version_and_cors_heade
         assert answer.headers["Access-Control-Expose-Headers"] == "ETag, Location"
     finally:
         emulator.stop()
+
+
+def test_a_large_range_is_sent_as_it_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the emulator over HTTP: the first MiB of a 64 MiB range arrives before the emulator
+    has read the rest (as S3 answers), and the whole range arrives intact."""
+    from local_stack.emulator import Emulator
+
+    emulator = Emulator("127.0.0.1", 0)
+    emulator.start()
+    try:
+        s3: Any = boto3.client(
+            "s3",
+            endpoint_url=emulator.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="t",
+            aws_secret_access_key="t",
+        )
+        s3.create_bucket(Bucket="streamed")
+        content = bytes(range(256)) * (4096 * 64)  # 64 MiB
+        s3.put_object(Bucket="streamed", Key="k", Body=content)
+        blocks: list[int] = []
+        read = tempfile.SpooledTemporaryFile.read
+
+        def spied(buffer: Any, size: int = -1) -> bytes:
+            blocks.append(size)
+            return bytes(read(buffer, size))
+
+        monkeypatch.setattr(tempfile.SpooledTemporaryFile, "read", spied)
+
+        answer = s3.get_object(Bucket="streamed", Key="k", Range=f"bytes=0-{len(content) - 1}")
+        first = answer["Body"].read(1024**2)
+        read_when_it_arrived = len(blocks)
+        rest = answer["Body"].read()
+
+        assert read_when_it_arrived < 32, blocks  # of 64 blocks: a socket buffer's worth ahead at most
+        assert first + rest == content
+        assert len(blocks) == 64 and set(blocks) == {1024**2}
+    finally:
+        emulator.stop()
