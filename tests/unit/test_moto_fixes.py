@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models.dynamo_type import Item
 
+from local_stack.emulator import Emulator
 from local_stack.moto_fixes import snapshot_only_touched_items, stop_tracking_instances
 
 
@@ -117,195 +118,162 @@ def test_models_are_no_longer_kept_after_they_are_gone(table: Any) -> None:
     assert Item.instances_tracked == []  # type: ignore[attr-defined]
 
 
-def test_a_ranged_get_reads_only_its_range_and_answers_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    """The local stack's emulator (moto's server with the fixes installed), on a free port."""
+    served = Emulator("127.0.0.1", 0)
+    served.start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def s3(emulator: Emulator) -> Any:
+    """An S3 client of that emulator, over HTTP."""
+    return boto3.client(
+        "s3",
+        endpoint_url=emulator.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="t",
+        aws_secret_access_key="t",
+    )
+
+
+def test_a_ranged_get_reads_only_its_range_and_answers_as_before(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Through the emulator over HTTP: every range answers what moto answered, read from the buffer."""
-    from local_stack.emulator import Emulator
+    s3.create_bucket(Bucket="ranged-reads")
+    content = bytes(range(256)) * 4096  # 1 MiB
+    s3.put_object(Bucket="ranged-reads", Key="k", Body=content)
+    whole_reads: list[int] = []
+    read = tempfile.SpooledTemporaryFile.read
 
-    emulator = Emulator("127.0.0.1", 0)
-    emulator.start()
-    try:
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=emulator.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="t",
-            aws_secret_access_key="t",
-        )
-        s3.create_bucket(Bucket="ranged-reads")
-        content = bytes(range(256)) * 4096  # 1 MiB
-        s3.put_object(Bucket="ranged-reads", Key="k", Body=content)
-        whole_reads: list[int] = []
-        read = tempfile.SpooledTemporaryFile.read
+    def spied(buffer: Any, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            whole_reads.append(buffer.tell())
+        return bytes(read(buffer, size))
 
-        def spied(buffer: Any, size: int = -1) -> bytes:
-            if size is None or size < 0:
-                whole_reads.append(buffer.tell())
-            return bytes(read(buffer, size))
-
-        monkeypatch.setattr(tempfile.SpooledTemporaryFile, "read", spied)
-        for asked, expected in [
-            ("bytes=0-9", content[:10]),
-            ("bytes=1000-1048575", content[1000:]),
-            ("bytes=524288-", content[524288:]),
-            ("bytes=-7", content[-7:]),
-            ("bytes=1048000-2000000", content[1048000:]),
-        ]:
-            answer = s3.get_object(Bucket="ranged-reads", Key="k", Range=asked)
-            assert answer["Body"].read() == expected, asked
-            assert answer["ContentRange"].endswith(f"/{len(content)}")
-        assert whole_reads == []  # no range read the whole object
-        assert (
-            s3.get_object(Bucket="ranged-reads", Key="k")["Body"].read() == content
-        )  # a plain GET still does
-        with pytest.raises(ClientError, match="InvalidRange"):
-            s3.get_object(Bucket="ranged-reads", Key="k", Range="bytes=2000000-")
-    finally:
-        emulator.stop()
+    monkeypatch.setattr(tempfile.SpooledTemporaryFile, "read", spied)
+    for asked, expected in [
+        ("bytes=0-9", content[:10]),
+        ("bytes=1000-1048575", content[1000:]),
+        ("bytes=524288-", content[524288:]),
+        ("bytes=-7", content[-7:]),
+        ("bytes=1048000-2000000", content[1048000:]),
+    ]:
+        answer = s3.get_object(Bucket="ranged-reads", Key="k", Range=asked)
+        assert answer["Body"].read() == expected, asked
+        assert answer["ContentRange"].endswith(f"/{len(content)}")
+    assert whole_reads == []  # no range read the whole object
+    assert s3.get_object(Bucket="ranged-reads", Key="k")["Body"].read() == content  # a plain GET still does
+    with pytest.raises(ClientError, match="InvalidRange"):
+        s3.get_object(Bucket="ranged-reads", Key="k", Range="bytes=2000000-")
 
 
-def test_a_multipart_upload_completes_as_before_in_one_copy() -> None:
+def test_a_multipart_upload_completes_as_before_in_one_copy(s3: Any) -> None:
     """Through the emulator over HTTP: the same object, ETag and refusals as moto's own completion."""
     import hashlib
 
-    from local_stack.emulator import Emulator
+    s3.create_bucket(Bucket="completed")
+    parts = [bytes([n]) * (5 * 1024**2) for n in (1, 2)] + [b"tail"]
 
-    emulator = Emulator("127.0.0.1", 0)
-    emulator.start()
-    try:
-        s3: Any = boto3.client(
-            "s3",
-            endpoint_url=emulator.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="t",
-            aws_secret_access_key="t",
+    def upload(key: str, bodies: list[bytes]) -> tuple[str, list[dict[str, Any]]]:
+        started = s3.create_multipart_upload(Bucket="completed", Key=key)["UploadId"]
+        sent = [
+            {
+                "PartNumber": n,
+                "ETag": s3.upload_part(
+                    Bucket="completed", Key=key, UploadId=started, PartNumber=n, Body=body
+                )["ETag"],
+            }
+            for n, body in enumerate(bodies, start=1)
+        ]
+        return started, sent
+
+    upload_id, sent = upload("k", parts)
+    done = s3.complete_multipart_upload(
+        Bucket="completed", Key="k", UploadId=upload_id, MultipartUpload={"Parts": sent}
+    )
+    md5s = b"".join(hashlib.md5(part).digest() for part in parts)
+    assert done["ETag"].strip('"') == f"{hashlib.md5(md5s).hexdigest()}-3"
+    assert s3.get_object(Bucket="completed", Key="k")["Body"].read() == b"".join(parts)
+
+    upload_id, sent = upload("wrong", parts)
+    with pytest.raises(ClientError, match="InvalidPart"):
+        s3.complete_multipart_upload(
+            Bucket="completed",
+            Key="wrong",
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [{**sent[0], "ETag": '"0"'}, *sent[1:]]},
         )
-        s3.create_bucket(Bucket="completed")
-        parts = [bytes([n]) * (5 * 1024**2) for n in (1, 2)] + [b"tail"]
-
-        def upload(key: str, bodies: list[bytes]) -> tuple[str, list[dict[str, Any]]]:
-            started = s3.create_multipart_upload(Bucket="completed", Key=key)["UploadId"]
-            sent = [
-                {
-                    "PartNumber": n,
-                    "ETag": s3.upload_part(
-                        Bucket="completed", Key=key, UploadId=started, PartNumber=n, Body=body
-                    )["ETag"],
-                }
-                for n, body in enumerate(bodies, start=1)
-            ]
-            return started, sent
-
-        upload_id, sent = upload("k", parts)
-        done = s3.complete_multipart_upload(
-            Bucket="completed", Key="k", UploadId=upload_id, MultipartUpload={"Parts": sent}
+    upload_id, sent = upload("small", [b"a", b"b"])
+    with pytest.raises(ClientError, match="EntityTooSmall"):
+        s3.complete_multipart_upload(
+            Bucket="completed", Key="small", UploadId=upload_id, MultipartUpload={"Parts": sent}
         )
-        md5s = b"".join(hashlib.md5(part).digest() for part in parts)
-        assert done["ETag"].strip('"') == f"{hashlib.md5(md5s).hexdigest()}-3"
-        assert s3.get_object(Bucket="completed", Key="k")["Body"].read() == b"".join(parts)
-
-        upload_id, sent = upload("wrong", parts)
-        with pytest.raises(ClientError, match="InvalidPart"):
-            s3.complete_multipart_upload(
-                Bucket="completed",
-                Key="wrong",
-                UploadId=upload_id,
-                MultipartUpload={"Parts": [{**sent[0], "ETag": '"0"'}, *sent[1:]]},
-            )
-        upload_id, sent = upload("small", [b"a", b"b"])
-        with pytest.raises(ClientError, match="EntityTooSmall"):
-            s3.complete_multipart_upload(
-                Bucket="completed", Key="small", UploadId=upload_id, MultipartUpload={"Parts": sent}
-            )
-    finally:
-        emulator.stop()
 
 
-def test_a_post_upload_is_answered_with_its_etag_location_version_and_cors_headers() -> None:
+def test_a_post_upload_is_answered_with_its_etag_location_version_and_cors_headers(
+    s3: Any, emulator: Emulator
+) -> None:
     """Through the emulator over HTTP, as a browser posts a presigned POST: what S3 answers."""
     import requests
 
-    from local_stack.emulator import Emulator
+    s3.create_bucket(Bucket="posted")
+    s3.put_bucket_versioning(Bucket="posted", VersioningConfiguration={"Status": "Enabled"})
+    origin = "http://page.example"
+    s3.put_bucket_cors(
+        Bucket="posted",
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": [origin],
+                    "AllowedMethods": ["POST"],
+                    "ExposeHeaders": ["ETag", "Location"],
+                }
+            ]
+        },
+    )
+    target = s3.generate_presigned_post(Bucket="posted", Key="uploads/a b.mp4")
 
-    emulator = Emulator("127.0.0.1", 0)
-    emulator.start()
-    try:
-        s3: Any = boto3.client(
-            "s3",
-            endpoint_url=emulator.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="t",
-            aws_secret_access_key="t",
-        )
-        s3.create_bucket(Bucket="posted")
-        s3.put_bucket_versioning(Bucket="posted", VersioningConfiguration={"Status": "Enabled"})
-        origin = "http://page.example"
-        s3.put_bucket_cors(
-            Bucket="posted",
-            CORSConfiguration={
-                "CORSRules": [
-                    {
-                        "AllowedOrigins": [origin],
-                        "AllowedMethods": ["POST"],
-                        "ExposeHeaders": ["ETag", "Location"],
-                    }
-                ]
-            },
-        )
-        target = s3.generate_presigned_post(Bucket="posted", Key="uploads/a b.mp4")
+    answer = requests.post(
+        target["url"],
+        data=target["fields"],
+        files={"file": ("a b.mp4", b"some bytes")},
+        headers={"Origin": origin},
+        timeout=10,
+    )
 
-        answer = requests.post(
-            target["url"],
-            data=target["fields"],
-            files={"file": ("a b.mp4", b"some bytes")},
-            headers={"Origin": origin},
-            timeout=10,
-        )
-
-        assert answer.status_code == 204, answer.text
-        stored = s3.head_object(Bucket="posted", Key="uploads/a b.mp4")
-        assert answer.headers["ETag"] == stored["ETag"]
-        assert answer.headers["x-amz-version-id"] == stored["VersionId"]
-        assert answer.headers["Location"] == f"{emulator.endpoint}/posted/uploads/a%20b.mp4"
-        assert answer.headers["Access-Control-Allow-Origin"] == origin
-        assert answer.headers["Access-Control-Expose-Headers"] == "ETag, Location"
-    finally:
-        emulator.stop()
+    assert answer.status_code == 204, answer.text
+    stored = s3.head_object(Bucket="posted", Key="uploads/a b.mp4")
+    assert answer.headers["ETag"] == stored["ETag"]
+    assert answer.headers["x-amz-version-id"] == stored["VersionId"]
+    assert answer.headers["Location"] == f"{emulator.endpoint}/posted/uploads/a%20b.mp4"
+    assert answer.headers["Access-Control-Allow-Origin"] == origin
+    assert answer.headers["Access-Control-Expose-Headers"] == "ETag, Location"
 
 
-def test_a_large_range_is_sent_as_it_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_large_range_is_sent_as_it_is_read(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Through the emulator over HTTP: the first MiB of a 64 MiB range arrives before the emulator
     has read the rest (as S3 answers), and the whole range arrives intact."""
-    from local_stack.emulator import Emulator
+    s3.create_bucket(Bucket="streamed")
+    content = bytes(range(256)) * (4096 * 64)  # 64 MiB
+    s3.put_object(Bucket="streamed", Key="k", Body=content)
+    blocks: list[int] = []
+    read = tempfile.SpooledTemporaryFile.read
 
-    emulator = Emulator("127.0.0.1", 0)
-    emulator.start()
-    try:
-        s3: Any = boto3.client(
-            "s3",
-            endpoint_url=emulator.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="t",
-            aws_secret_access_key="t",
-        )
-        s3.create_bucket(Bucket="streamed")
-        content = bytes(range(256)) * (4096 * 64)  # 64 MiB
-        s3.put_object(Bucket="streamed", Key="k", Body=content)
-        blocks: list[int] = []
-        read = tempfile.SpooledTemporaryFile.read
+    def spied(buffer: Any, size: int = -1) -> bytes:
+        blocks.append(size)
+        return bytes(read(buffer, size))
 
-        def spied(buffer: Any, size: int = -1) -> bytes:
-            blocks.append(size)
-            return bytes(read(buffer, size))
+    monkeypatch.setattr(tempfile.SpooledTemporaryFile, "read", spied)
 
-        monkeypatch.setattr(tempfile.SpooledTemporaryFile, "read", spied)
+    answer = s3.get_object(Bucket="streamed", Key="k", Range=f"bytes=0-{len(content) - 1}")
+    first = answer["Body"].read(1024**2)
+    read_when_it_arrived = len(blocks)
+    rest = answer["Body"].read()
 
-        answer = s3.get_object(Bucket="streamed", Key="k", Range=f"bytes=0-{len(content) - 1}")
-        first = answer["Body"].read(1024**2)
-        read_when_it_arrived = len(blocks)
-        rest = answer["Body"].read()
-
-        assert read_when_it_arrived < 32, blocks  # of 64 blocks: a socket buffer's worth ahead at most
-        assert first + rest == content
-        assert len(blocks) == 64 and set(blocks) == {1024**2}
-    finally:
-        emulator.stop()
+    assert read_when_it_arrived < 32, blocks  # of 64 blocks: a socket buffer's worth ahead at most
+    assert first + rest == content
+    assert len(blocks) == 64 and set(blocks) == {1024**2}
