@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -20,6 +20,7 @@ import jwt
 
 from local_stack.demo import DemoSite
 from local_stack.functions import HttpRoute, LambdaFunction
+from local_stack.http_handler import OneHandlerPerRequest
 
 COGNITO_ISSUER = re.compile(r"https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/(?P<pool>[\w-]+)$")
 
@@ -159,26 +160,9 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # the default 5 resets connections under a burst of concurrent clients
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
+class _RequestHandler(OneHandlerPerRequest):
     owner: Gateway
-    protocol_version = "HTTP/1.1"
     server_version = "local-http-api"
-    disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stall
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
 
     def do_OPTIONS(self) -> None:
         self._handle()
@@ -186,9 +170,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         if not self.owner.demo.serve(self):
             self._send(404, {"content-type": "application/json"}, b"")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the functions log; the access log would only repeat it
 
     def _handle(self) -> None:
         declared = (self.headers.get("Content-Length") or "0").strip()

@@ -11,12 +11,13 @@ import threading
 import time
 import traceback
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from local_stack.http_handler import OneHandlerPerRequest
 from local_stack.video_double import control
 from local_stack.video_double.accounts import Accounts
 from local_stack.video_double.multipart import BodyReader, MalformedBody
@@ -177,29 +178,9 @@ def _handler_for(double: VideoDouble) -> type[_Handler]:
     return Handler
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(OneHandlerPerRequest):
     owner: VideoDouble
-    protocol_version = "HTTP/1.1"
     server_version = "api.video-double"
-    disable_nagle_algorithm = True
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # request lines carry upload tokens (`?token=`): never in a log
 
     def _handle(self) -> None:
         url = urlsplit(self.path)

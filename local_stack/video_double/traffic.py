@@ -43,6 +43,12 @@ class RateLimiter:
 
     def take(self, bucket: str) -> RateState:
         """Counts one request if the window has room; `allowed` False (and nothing counted) if not."""
+        return self._state(bucket, count=True)
+
+    def peek(self, bucket: str) -> RateState:
+        return self._state(bucket, count=False)
+
+    def _state(self, bucket: str, count: bool) -> RateState:
         with self._lock:
             now = self._clock()
             started, used = self._windows.get(bucket, (now, 0))
@@ -50,19 +56,11 @@ class RateLimiter:
                 started, used = now, 0
             limit = self.limits[bucket]
             allowed = used < limit
-            used += allowed
-            self._windows[bucket] = (started, used)
+            if count:
+                used += allowed
+                self._windows[bucket] = (started, used)
             retry_after = max(1, math.ceil(started + WINDOW_SECONDS - now))
-            return RateState(limit, limit - used, retry_after, allowed)
-
-    def peek(self, bucket: str) -> RateState:
-        with self._lock:
-            now = self._clock()
-            started, used = self._windows.get(bucket, (now, 0))
-            if now - started >= WINDOW_SECONDS:
-                started, used = now, 0
-            limit = self.limits[bucket]
-            return RateState(limit, limit - used, max(1, math.ceil(started + WINDOW_SECONDS - now)))
+            return RateState(limit, limit - used, retry_after, allowed if count else True)
 
     def reset(self) -> None:
         with self._lock:

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from upload_service.models import MAX_FILE_NAME, _settings, allowed_content_type, safe_file_name
+from upload_service.models import MAX_FILE_NAME, allowed_content_type, safe_file_name, within_size_limit
 
 #: S3's limits: part numbers 1..10000, parts of 5 MiB at least (all but the last).
 MAX_PARTS = 10_000
@@ -77,10 +77,11 @@ class CompanionFile(BaseModel):
     @field_validator("size")
     @classmethod
     def _within_size_limit(cls, size: int | None, info: ValidationInfo) -> int | None:
-        limit = _settings(info).max_upload_bytes
-        if size is not None and not 0 < size <= limit:
-            raise ValueError(f"the file size must be from 1 to {limit} bytes")
-        return size
+        return None if size is None else within_size_limit(size, info)
+
+    def declared_size(self, max_upload_bytes: int) -> int:
+        """The size the upload is held to: the client's, else the deployment's MaxUploadBytes."""
+        return self.size or max_upload_bytes
 
 
 class PartRef(BaseModel):

@@ -161,6 +161,14 @@ def allowed_content_type(content_type: str, info: ValidationInfo) -> str:
     return normalised
 
 
+def within_size_limit(size: int, info: ValidationInfo) -> int:
+    """The size, if it is 1 byte to the deployment's MaxUploadBytes (validated with context=Settings)."""
+    limit = _settings(info).max_upload_bytes
+    if not 0 < size <= limit:
+        raise ValueError(f"the file size must be from 1 to {limit} bytes")
+    return size
+
+
 def _settings(info: ValidationInfo) -> Settings:
     """The settings a validation runs against (its context)."""
     if not isinstance(info.context, Settings):
@@ -195,10 +203,7 @@ class StartUploadRequest(WireModel):
     @field_validator("file_size")
     @classmethod
     def _within_size_limit(cls, size: int, info: ValidationInfo) -> int:
-        limit = _settings(info).max_upload_bytes
-        if not 0 < size <= limit:
-            raise ValueError(f"the file size must be from 1 to {limit} bytes")
-        return size
+        return within_size_limit(size, info)
 
     @field_validator("content_type")
     @classmethod

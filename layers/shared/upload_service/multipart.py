@@ -56,7 +56,9 @@ def presigned_post(
     """`GET /s3/params`: POST /upload's target in Companion's shape (declared size: MaxUploadBytes
     unless the client said)."""
     request = StartUploadRequest.model_construct(
-        file_name=file.filename, file_size=file.size or settings.max_upload_bytes, content_type=file.type
+        file_name=file.filename,
+        file_size=file.declared_size(settings.max_upload_bytes),
+        content_type=file.type,
     )
     target = uploads.start_upload(repo, storage, record, request, settings, now)
     expires = max(0, int((target.expires_at - now).total_seconds()))
@@ -73,9 +75,8 @@ def start(
 ) -> MultipartStarted:
     """`POST /s3/multipart`: S3's multipart upload of our key, recorded as a PENDING upload of the token
     (refused like `POST /upload`: then the S3 upload is aborted at once)."""
-    upload = uploads.new_upload(
-        record, file.filename, file.size or settings.max_upload_bytes, file.type, now, MULTIPART_LIFETIME
-    )
+    size = file.declared_size(settings.max_upload_bytes)
+    upload = uploads.new_upload(record, file.filename, size, file.type, now, MULTIPART_LIFETIME)
     upload = replace(upload, multipart_id=storage.create_multipart(upload.key, upload.content_type))
     try:
         uploads.reserve(repo, upload, settings, now)
