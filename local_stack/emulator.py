@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local_stack.moto_fixes import (
-    complete_multipart_in_one_copy,
-    post_object_answers_like_s3,
-    serve_ranges_from_the_buffer,
-    snapshot_only_touched_items,
-    stop_tracking_instances,
-)
+from local_stack import moto_fixes
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -48,26 +43,30 @@ class _QuietHandler(MotoRequestHandler):
 
 
 class Emulator:
-    """moto server on `host:port`, in a daemon thread of this process."""
+    """moto server on `host:port`, in a daemon thread of this process, with moto's mends held from
+    `start` to `stop`."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 5000) -> None:
         self.host = host
         self.port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._mends = ExitStack()
 
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
-        snapshot_only_touched_items()
-        stop_tracking_instances()
-        serve_ranges_from_the_buffer()
-        complete_multipart_in_one_copy()
-        post_object_answers_like_s3()
+        self._mends.enter_context(moto_fixes.held_all())
         app = serialised(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
+        try:
+            self._server = make_server(
+                self.host, self.port, app, threaded=True, request_handler=_QuietHandler
+            )
+        except BaseException:
+            self._mends.close()
+            raise
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
@@ -78,3 +77,4 @@ class Emulator:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self._mends.close()

@@ -1,7 +1,8 @@
 """template.yaml's functions, run in this process the way Lambda runs them.
 
 Each concurrent invocation gets its own execution environment (a fresh import of the handler
-module, with its module-level init), reused afterwards, as Lambda does.
+module, with its module-level init), reused afterwards, as Lambda does. Whoever invokes them
+concurrently holds `route_state_per_thread` (local_stack/powertools_fixes.py) meanwhile.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from local_stack.powertools_fixes import route_state_per_thread
 from local_stack.template import ROOT, Resolver
 
 LAYER_PATHS = [ROOT / "layers" / "shared"]
@@ -104,7 +104,6 @@ class LambdaFunction:
     _counter = itertools.count()
 
     def __init__(self, spec: FunctionSpec) -> None:
-        route_state_per_thread()  # environments are threads of this process, not processes
         self.spec = spec
         self._idle: list[ModuleType] = []
         self._lock = threading.Lock()

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -20,7 +19,7 @@ import jwt
 
 from local_stack.demo import DemoSite
 from local_stack.functions import HttpRoute, LambdaFunction
-from local_stack.http_handler import OneHandlerPerRequest
+from local_stack.http_handler import OneHandlerPerRequest, Server
 
 COGNITO_ISSUER = re.compile(r"https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/(?P<pool>[\w-]+)$")
 
@@ -114,7 +113,7 @@ class Gateway:
         self.cors = cors
         self.openapi = openapi
         self.demo = DemoSite()  # <apiUrl>/demo/, local only (not in template.yaml)
-        self._server: ThreadingHTTPServer | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
     def start(self, host: str, port: int) -> int:
@@ -123,8 +122,7 @@ class Gateway:
         class Handler(_RequestHandler):
             owner = gateway
 
-        self._server = _Server((host, port), Handler)
-        self._server.daemon_threads = True
+        self._server = Server((host, port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="http-api", daemon=True)
         self._thread.start()
         return int(self._server.server_address[1])
@@ -154,10 +152,6 @@ class Gateway:
         elif self.cors.get("ExposeHeaders"):
             headers["access-control-expose-headers"] = ",".join(self.cors["ExposeHeaders"])
         return headers
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128  # the default 5 resets connections under a burst of concurrent clients
 
 
 class _RequestHandler(OneHandlerPerRequest):

@@ -20,10 +20,18 @@ moto answers a browser's POST upload (a presigned POST) with no `ETag`, no `Loca
 bucket's CORS headers, where S3 sends all three: the browser cannot read what S3 would let it read,
 and Uppy 5 waits for the ETag forever. `post_object_answers_like_s3` adds them.
 
+moto answers a part, a part copy or a completion for a multipart upload it no longer holds (aborted,
+completed, never started) with a 500 and a `KeyError` traceback; S3 answers 404 `NoSuchUpload`, as
+moto already does for ListParts and AbortMultipartUpload. `unknown_uploads_are_no_such_upload`
+answers as S3 does (a client racing a revocation that aborted its upload sees S3's refusal).
+
 `snapshot_only_touched_items` keeps moto's semantics (all or nothing) with a snapshot of only the
 items the transaction writes: the table's deep copy becomes the table itself, and a failed
 transaction puts back exactly those items. The emulator serialises DynamoDB requests, so nothing
 else runs in between.
+
+Each mend is held (`with mend.held():`), by the emulator while it runs or by a test while it needs
+it, and undone when its last holder lets go (local_stack/patching.py); `held_all` holds them all.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import functools
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -41,33 +50,32 @@ from moto.core.model_instances import model_data
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
-from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
-from moto.s3.models import FakeKey, FakeMultipart
+from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML, NoSuchUpload
+from moto.s3.models import FakeKey, FakeMultipart, S3Backend
 from moto.s3.responses import S3Response
 from moto.s3.utils import compute_checksum
 from moto.settings import S3_UPLOAD_PART_MIN_SIZE
 from moto.utilities.utils import md5_hash
 
-_installed = False
+from local_stack.patching import mend, replace
 
 
-def stop_tracking_instances() -> None:
+@mend
+def stop_tracking_instances(undo: ExitStack) -> None:
     """moto's models are created as before, but no longer appended to their class's list."""
 
     def untracked(cls: type[BaseModel], *args: Any, **kwargs: Any) -> BaseModel:
         return super(BaseModel, cls).__new__(cls)
 
-    BaseModel.__new__ = staticmethod(untracked)  # type: ignore[method-assign]
+    replace(undo, BaseModel, "__new__", staticmethod(untracked))
     for models in model_data.values():
         for model in models.values():
             model.instances_tracked = []  # type: ignore[attr-defined]
 
 
-def snapshot_only_touched_items() -> None:
-    """Install the mend (once per process)."""
-    global _installed
-    if _installed:
-        return
+@mend
+def snapshot_only_touched_items(undo: ExitStack) -> None:
+    """A transaction snapshots the items it writes, not every table it names."""
     original = DynamoDBBackend.transact_write_items
 
     @functools.wraps(original)
@@ -83,8 +91,7 @@ def snapshot_only_touched_items() -> None:
         finally:
             del Table.__deepcopy__  # type: ignore[attr-defined]
 
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    _installed = True
+    replace(undo, DynamoDBBackend, "transact_write_items", transact_write_items)
 
 
 def _same_table(table: Table, memo: dict[int, Any]) -> Table:
@@ -158,10 +165,9 @@ class _RangeBody:
             yield block
 
 
-def serve_ranges_from_the_buffer() -> None:
-    """GetObject with one Range reads that range only (install once per process)."""
-    if getattr(S3Response.get_object, "reads_ranges_only", False):
-        return
+@mend
+def serve_ranges_from_the_buffer(undo: ExitStack) -> None:
+    """GetObject with one Range reads that range only."""
     whole_object: Any = FakeKey.value
     original = S3Response.get_object
 
@@ -180,21 +186,19 @@ def serve_ranges_from_the_buffer() -> None:
         finally:
             _ranged.active = False
 
-    get_object.reads_ranges_only = True  # type: ignore[attr-defined]
-    FakeKey.value = property(value, whole_object.fset)  # type: ignore[assignment]
-    S3Response.get_object = get_object  # type: ignore[method-assign]
+    replace(undo, FakeKey, "value", property(value, whole_object.fset))
+    replace(undo, S3Response, "get_object", get_object)
 
 
-def complete_multipart_in_one_copy() -> None:
-    """CompleteMultipartUpload joins the parts once (install once per process).
+@mend
+def complete_multipart_in_one_copy(undo: ExitStack) -> None:
+    """CompleteMultipartUpload joins the parts once.
 
     moto copies the whole object three times before it answers (into a bytearray, again into its
     checksum builder, then both to bytes): 256 MiB cost about a second in process and 2.5-3 s in the
     server. With no checksum algorithm asked for (S3 then reports a full-object CRC64NVME, as moto
     does), this joins the parts once and checksums that; otherwise moto's own code runs.
     """
-    if getattr(FakeMultipart.complete, "one_copy", False):
-        return
     original = FakeMultipart.complete
 
     @functools.wraps(original)
@@ -216,15 +220,13 @@ def complete_multipart_in_one_copy() -> None:
         etag = f"{md5_hash(md5s).hexdigest()}-{len(parts)}"
         return whole, etag, ("FULL_OBJECT", compute_checksum(whole, "CRC64NVME").decode(), 1)
 
-    complete.one_copy = True  # type: ignore[attr-defined]
-    FakeMultipart.complete = complete  # type: ignore[method-assign]
+    replace(undo, FakeMultipart, "complete", complete)
 
 
-def post_object_answers_like_s3() -> None:
+@mend
+def post_object_answers_like_s3(undo: ExitStack) -> None:
     """A POST upload is answered with the object's `ETag`, its `Location`, its version and the
-    bucket's CORS headers for the request's `Origin`, as S3 answers it (install once per process)."""
-    if getattr(S3Response._bucket_response_post, "answers_like_s3", False):
-        return
+    bucket's CORS headers for the request's `Origin`, as S3 answers it."""
     original = S3Response._bucket_response_post
 
     @functools.wraps(original)
@@ -242,5 +244,41 @@ def post_object_answers_like_s3() -> None:
             answered["x-amz-version-id"] = stored.version_id
         return status, answered, body
 
-    post.answers_like_s3 = True  # type: ignore[attr-defined]
-    S3Response._bucket_response_post = post  # type: ignore[method-assign]
+    replace(undo, S3Response, "_bucket_response_post", post)
+
+
+@mend
+def unknown_uploads_are_no_such_upload(undo: ExitStack) -> None:
+    """UploadPart, UploadPartCopy and CompleteMultipartUpload of an upload moto does not hold: 404
+    NoSuchUpload, as S3 answers (moto: a KeyError, a 500)."""
+
+    def checked(original: Any) -> Any:
+        @functools.wraps(original)
+        def operation(self: S3Backend, bucket_name: str, multipart_id: str, *args: Any, **kwargs: Any) -> Any:
+            if multipart_id not in self.get_bucket(bucket_name).multiparts:
+                raise NoSuchUpload(upload_id=multipart_id)
+            return original(self, bucket_name, multipart_id, *args, **kwargs)
+
+        return operation
+
+    for name in ("upload_part", "upload_part_copy", "complete_multipart_upload"):
+        replace(undo, S3Backend, name, checked(getattr(S3Backend, name)))
+
+
+ALL = (
+    unknown_uploads_are_no_such_upload,
+    snapshot_only_touched_items,
+    stop_tracking_instances,
+    serve_ranges_from_the_buffer,
+    complete_multipart_in_one_copy,
+    post_object_answers_like_s3,
+)
+
+
+@contextmanager
+def held_all() -> Iterator[None]:
+    """Every mend of moto, for as long as the context lasts (the emulator holds them while it runs)."""
+    with ExitStack() as held:
+        for each in ALL:
+            held.enter_context(each.held())
+        yield

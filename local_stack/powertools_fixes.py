@@ -5,15 +5,19 @@ Powertools' event handler keeps the request being resolved in class attributes o
 execution environment. The local stack runs every function's invocations as threads of one
 process, so two concurrent requests read each other's event (two `GET /s3/params` for a.mp4 and
 b.mp4 got keys of one name). `route_state_per_thread` makes both per thread, as they are per
-execution environment on AWS.
+execution environment on AWS. It is a mend (local_stack/patching.py): whoever runs functions
+concurrently in one process holds it (the local stack, the tests' in-process invocations).
 """
 
 from __future__ import annotations
 
 import threading
+from contextlib import ExitStack
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+
+from local_stack.patching import mend
 
 
 class _PerThread:
@@ -33,12 +37,27 @@ class _PerThread:
         self.values.value = value
 
 
-def route_state_per_thread() -> None:
-    """Install once per process (the class is patched in place)."""
-    if getattr(type(BaseRouter), "per_thread", False):
-        return
-    state = {name: _PerThread(name) for name in ("current_event", "lambda_context")}
+_MISSING = object()
+
+
+@mend
+def route_state_per_thread(undo: ExitStack) -> None:
+    """The request state of every Powertools resolver, per thread (the class is patched in place)."""
+    names = ("current_event", "lambda_context")
+    metaclass = type(BaseRouter)
+    before = {name: vars(BaseRouter).get(name, _MISSING) for name in names}
+    state = {name: _PerThread(name) for name in names}
+
+    def put_back() -> None:
+        BaseRouter.__class__ = metaclass  # type: ignore[method-assign,assignment]
+        for name, value in before.items():
+            if value is _MISSING:
+                delattr(BaseRouter, name)
+            else:
+                setattr(BaseRouter, name, value)
+
     for name, descriptor in state.items():
         setattr(BaseRouter, name, descriptor)  # instances read and write it through the class
     # `BaseRouter.current_event = ...` (class-level) goes through the metaclass's data descriptor
-    BaseRouter.__class__ = type("PerThreadRouterMeta", (type(BaseRouter),), {**state, "per_thread": True})  # type: ignore[method-assign]
+    BaseRouter.__class__ = type("PerThreadRouterMeta", (metaclass,), state)  # type: ignore[method-assign]
+    undo.callback(put_back)

@@ -7,6 +7,7 @@ import os
 import shlex
 import socket
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import boto3
 from local_stack.emulator import Emulator
 from local_stack.functions import LAYER_PATHS, FunctionSpec, LambdaFunction, function_specs
 from local_stack.gateway import BoundRoute, Gateway, JwtAuthorizer
+from local_stack.powertools_fixes import route_state_per_thread
 from local_stack.provision import Provisioned, Provisioner
 from local_stack.template import ROOT, Resolver, load_template
 from local_stack.video_double import VideoDouble
@@ -56,8 +58,10 @@ class LocalStack:
     video: VideoDouble | None = None
     info: dict[str, Any] = field(default_factory=dict)
     workers: list[QueuePoller | Schedule] = field(default_factory=list)
+    mends: ExitStack = field(default_factory=ExitStack)
 
     def start(self) -> dict[str, Any]:
+        self.mends.enter_context(route_state_per_thread.held())  # functions run as threads here
         self.emulator = Emulator(self.host, self.aws_port)
         self.emulator.start()
         video_platform = self._start_video_double()
@@ -141,6 +145,7 @@ class LocalStack:
             self.video.stop()
         if self.emulator is not None:
             self.emulator.stop()
+        self.mends.close()
 
     # --- the api.video double (DESIGN.md §5) ---
     def _start_video_double(self) -> dict[str, str]:

@@ -21,7 +21,9 @@ import pytest
 import requests
 
 from local_stack.functions import FunctionSpec, LambdaFunction
+from local_stack.powertools_fixes import route_state_per_thread
 from local_stack.template import load_template
+from tests.isolation import ProcessState, clear_process_caches
 
 ROOT = Path(__file__).resolve().parent.parent
 # What template.yaml's Globals give every function, set before any test imports the layer
@@ -202,15 +204,23 @@ def template_functions() -> dict[str, Path]:
     }
 
 
-def _reset_process_caches() -> None:
-    from upload_service import aws, storage
-    from upload_service.config import get_settings
-    from upload_service.data import table
+@pytest.fixture(autouse=True)
+def nothing_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test leaves the process as it found it: environment, mends, caches, threads
+    (tests/isolation.py). Within `lambda_env`'s session environment, caches may fill, as on a warm
+    Lambda; that fixture empties them when it ends."""
+    before = ProcessState.now()
+    yield
+    left = before.left_behind(caches_may_grow="lambda_env" in request.fixturenames)
+    assert not left, "left behind by this test: " + "; ".join(left)
 
-    get_settings.cache_clear()
-    aws.client.cache_clear()
-    table.default_store.cache_clear()
-    storage.default_storage.cache_clear()
+
+@pytest.fixture
+def fresh_process_caches() -> Iterator[None]:
+    """The layer's process caches empty before the test and again after it (as a cold start)."""
+    clear_process_caches()
+    yield
+    clear_process_caches()
 
 
 @pytest.fixture(scope="session")
@@ -232,16 +242,17 @@ def lambda_env(stack: Stack) -> Iterator[dict[str, str]]:
         AWS_SECRET_ACCESS_KEY="testing",
         POWERTOOLS_TRACE_DISABLED="true",
     )
-    _reset_process_caches()
+    clear_process_caches()
     yield dict(os.environ)
     os.environ.clear()
     os.environ.update(saved)
-    _reset_process_caches()
+    clear_process_caches()
 
 
 @pytest.fixture(scope="session")
-def invoke(lambda_env: dict[str, str]) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
-    """Invoke a template function's handler with an event, in this process."""
+def invoke(lambda_env: dict[str, str]) -> Iterator[Callable[[str, dict[str, Any]], dict[str, Any]]]:
+    """Invoke a template function's handler with an event, in this process (several at once, as the
+    reliability tests do: Powertools' request state per thread meanwhile, as in the local stack)."""
     functions: dict[str, LambdaFunction] = {}
     code_dirs = template_functions()
 
@@ -252,7 +263,8 @@ def invoke(lambda_env: dict[str, str]) -> Callable[[str, dict[str, Any]], dict[s
         result: dict[str, Any] = functions[function].invoke(event)
         return result
 
-    return call
+    with route_state_per_thread.held():
+        yield call
 
 
 class Published:

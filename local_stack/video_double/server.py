@@ -11,13 +11,12 @@ import threading
 import time
 import traceback
 from http import HTTPStatus
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from local_stack.http_handler import OneHandlerPerRequest
+from local_stack.http_handler import OneHandlerPerRequest, Server
 from local_stack.video_double import control
 from local_stack.video_double.accounts import Accounts
 from local_stack.video_double.multipart import BodyReader, MalformedBody
@@ -57,12 +56,12 @@ class VideoDouble:
         )
         self.faults = Faults()
         self.api = Api(self.accounts, self.platform, self.limiter, self.faults)
-        self._server: ThreadingHTTPServer | None = None
+        self._server: Server | None = None
 
     # --- lifecycle ---
 
     def start(self) -> VideoDouble:
-        self._server = _Server((self.host, self.port), _handler_for(self))
+        self._server = Server((self.host, self.port), _handler_for(self))
         self.port = int(self._server.server_address[1])
         self.platform.base_url = self.url
         serve = self._server.serve_forever
@@ -164,11 +163,6 @@ class VideoDouble:
     def sha256(self, video_id: str) -> str:
         """Of the assembled source (a Problem 409 until complete)."""
         return self.platform.sha256(video_id)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
 
 
 def _handler_for(double: VideoDouble) -> type[_Handler]:

@@ -15,7 +15,7 @@ import threading
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,6 +24,7 @@ import pytest
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 from moto import mock_aws
 
+from local_stack.http_handler import Server
 from tests.unit.scripted import FakeClock, serving
 from upload_service import apivideo, outbound
 from upload_service.apivideo import (
@@ -114,7 +115,7 @@ class Chunk:
     status: int
 
 
-class FakeApiVideo(ThreadingHTTPServer):
+class FakeApiVideo(Server):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), FakeApiVideoHandler)
         self.lock = threading.Lock()

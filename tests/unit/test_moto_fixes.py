@@ -1,27 +1,34 @@
-"""The local stack's mend of moto's transactions: still all or nothing, but no longer a copy of the
-whole table per transaction (which made the local stack slow down and grow with what it stored)."""
+"""The local stack's mends of moto (local_stack/moto_fixes.py): each does what S3 or DynamoDB does,
+and each is undone when its last holder lets go (no test leaves moto mended for the tests after it)."""
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.core.common_models import BaseModel
+from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import Item
+from moto.s3.models import FakeKey, FakeMultipart, S3Backend
+from moto.s3.responses import S3Response
 
+from local_stack import moto_fixes
 from local_stack.emulator import Emulator
 from local_stack.moto_fixes import snapshot_only_touched_items, stop_tracking_instances
+from local_stack.patching import Mend, installed_mends
+from local_stack.powertools_fixes import route_state_per_thread
 
 
 @pytest.fixture
 def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in process, not a running stack's server
-    snapshot_only_touched_items()
-    with mock_aws():
+    with snapshot_only_touched_items.held(), mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
             TableName="t",
@@ -110,12 +117,12 @@ def test_a_transaction_copies_only_the_items_it_writes(table: Any, monkeypatch: 
 def test_models_are_no_longer_kept_after_they_are_gone(table: Any) -> None:
     """moto appends every model object to its class's `instances_tracked` for its dashboard, so a
     long-running emulator keeps every item version, S3 object and message it ever held."""
-    stop_tracking_instances()
-    for i in range(50):
-        table.put_item(TableName="t", Item={**key(f"k-{i}"), "n": {"N": str(i)}})
-        table.delete_item(TableName="t", Key=key(f"k-{i}"))
+    with stop_tracking_instances.held():
+        for i in range(50):
+            table.put_item(TableName="t", Item={**key(f"k-{i}"), "n": {"N": str(i)}})
+            table.delete_item(TableName="t", Key=key(f"k-{i}"))
 
-    assert Item.instances_tracked == []  # type: ignore[attr-defined]
+        assert Item.instances_tracked == []  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -277,3 +284,63 @@ def test_a_large_range_is_sent_as_it_is_read(s3: Any, monkeypatch: pytest.Monkey
     assert read_when_it_arrived < 32, blocks  # of 64 blocks: a socket buffer's worth ahead at most
     assert first + rest == content
     assert len(blocks) == 64 and set(blocks) == {1024**2}
+
+
+def test_parts_and_completions_of_an_upload_s3_does_not_hold_are_no_such_upload(s3: Any) -> None:
+    """Through the emulator over HTTP, as after a revocation aborted the upload: S3's 404, not a 500."""
+    s3.create_bucket(Bucket="aborted")
+    s3.put_object(Bucket="aborted", Key="source", Body=b"x" * 10)
+    upload_id = s3.create_multipart_upload(Bucket="aborted", Key="k")["UploadId"]
+    s3.abort_multipart_upload(Bucket="aborted", Key="k", UploadId=upload_id)
+    calls: dict[str, Callable[[], Any]] = {
+        "UploadPart": lambda: s3.upload_part(
+            Bucket="aborted", Key="k", UploadId=upload_id, PartNumber=1, Body=b"part"
+        ),
+        "UploadPartCopy": lambda: s3.upload_part_copy(
+            Bucket="aborted", Key="k", UploadId=upload_id, PartNumber=1, CopySource="aborted/source"
+        ),
+        "CompleteMultipartUpload": lambda: s3.complete_multipart_upload(
+            Bucket="aborted",
+            Key="k",
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": '"0"'}]},
+        ),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ClientError) as refused:
+            call()
+        error = refused.value.response
+        assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
+            "NoSuchUpload",
+            404,
+        ), name
+
+
+#: Every class a mend of the local stack changes.
+MENDED_CLASSES = (BaseModel, DynamoDBBackend, FakeKey, FakeMultipart, S3Backend, S3Response, BaseRouter)
+
+
+def class_attributes() -> dict[tuple[str, str], Any]:
+    return {(owner.__name__, name): value for owner in MENDED_CLASSES for name, value in vars(owner).items()}
+
+
+@pytest.mark.parametrize("each", [*moto_fixes.ALL, route_state_per_thread], ids=lambda each: each.name)
+def test_a_mend_is_undone_when_its_last_holder_lets_go(each: Mend) -> None:
+    # given the libraries as they are, and two holders of the mend, as two emulators of one process
+    before = class_attributes()
+    metaclass = type(BaseRouter)
+    first, second = each.held(), each.held()
+    first.__enter__()
+    changed = class_attributes() != before or type(BaseRouter) is not metaclass
+    second.__enter__()
+
+    # when the first lets go, the mend stays for the second; when the second does, it is gone
+    first.__exit__(None, None, None)
+    still_installed = each.installed
+    second.__exit__(None, None, None)
+
+    # then
+    assert changed and still_installed
+    assert not each.installed and each.name not in installed_mends()
+    assert class_attributes() == before
+    assert type(BaseRouter) is metaclass
