@@ -1,9 +1,10 @@
 """`python -m local_stack`: run the whole service locally until Ctrl-C.
 `python -m local_stack invoke <Function> [event.json]`: invoke one function once against the running stack.
 
-Environment: API_PORT (3000), AWS_PORT (5000), HOST (127.0.0.1), STACK_FILE (.local/stack.json),
-PARAMETER_OVERRIDES ("Name=value ..." for template parameters, as sam deploy takes them),
-VIDEO_PORT (the api.video double, 5050; 0 takes any free port, as the tests do).
+Environment: API_PORT (3000), AWS_PORT (5000), VIDEO_PORT (the api.video double, 5050; 0 takes any
+free port, as the tests do; a port that is taken stops the start with a message naming its variable),
+HOST (127.0.0.1), STACK_FILE (.local/stack.json), PARAMETER_OVERRIDES ("Name=value ..." for
+template parameters, as sam deploy takes them).
 """
 
 from __future__ import annotations
@@ -16,40 +17,46 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from local_stack.stack import STACK_FILE, LocalStack, invoke_once, parse_overrides, write_stack_file
+from local_stack.stack import (
+    DEFAULT_PORTS,
+    STACK_FILE,
+    LocalStack,
+    PortInUse,
+    invoke_once,
+    parse_overrides,
+    write_stack_file,
+)
+
+
+def port(variable: str) -> int:
+    value = os.environ.get(variable, str(DEFAULT_PORTS[variable]))
+    if not value.isdigit() or int(value) > 65535:
+        raise SystemExit(f"{variable}={value!r} is not a port: a number from 0 (any free port) to 65535")
+    return int(value)
 
 
 def serve(stack_file: Path) -> NoReturn:
     stack = LocalStack(
         host=os.environ.get("HOST", "127.0.0.1"),
-        api_port=int(os.environ.get("API_PORT", "3000")),
-        aws_port=int(os.environ.get("AWS_PORT", "5000")),
-        video_port=int(os.environ.get("VIDEO_PORT", "5050")),
+        api_port=port("API_PORT"),
+        aws_port=port("AWS_PORT"),
+        video_port=port("VIDEO_PORT"),
         parameter_overrides=parse_overrides(os.environ.get("PARAMETER_OVERRIDES", "")),
     )
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
+    exit_code = 0
     try:
         info = stack.start()
         write_stack_file(info, stack_file)
-        users = ", ".join(f"{u['username']} / {u['password']}" for u in info["users"])
-        print(
-            f"\nUpload-token service running locally\n"
-            f"  HTTP API      {info['apiUrl']}   (OpenAPI: {info['apiUrl']}/openapi.json)\n"
-            f"  demo page     {info['apiUrl']}/demo/   (Uppy; sign in as a demo user)\n"
-            f"  AWS emulator  {info['awsEndpoint']}\n"
-            f"  api.video     {info['videoPlatform']['url']}   (a local double; API key: stack file)\n"
-            f"  user pool     {info['userPoolId']}  client {info['userPoolClientId']}\n"
-            f"  bucket        {info['bucketName']}  queue {info['queueUrl']}\n"
-            f"  demo users    {users}\n"
-            f"  stack file    {stack_file}\n"
-            f"Ctrl-C stops everything.\n",
-            flush=True,
-        )
+        print(banner(info, stack_file), flush=True)
         stopping.wait()
+    except PortInUse as busy:
+        print(f"\nmake dev: {busy}", file=sys.stderr, flush=True)
+        exit_code = 1
     finally:
         print("stopping local stack", file=sys.stderr, flush=True)
         faulthandler.dump_traceback_later(10)  # a stop that hangs says where, in the log
@@ -58,7 +65,23 @@ def serve(stack_file: Path) -> NoReturn:
         print("stopped", file=sys.stderr, flush=True)
     sys.stdout.flush()
     # Everything we started has stopped; don't let a library's leftover thread hold the exit.
-    os._exit(0)
+    os._exit(exit_code)
+
+
+def banner(info: dict[str, Any], stack_file: Path) -> str:
+    users = ", ".join(f"{u['username']} / {u['password']}" for u in info["users"])
+    return (
+        f"\nUpload-token service running locally\n"
+        f"  HTTP API      {info['apiUrl']}   (OpenAPI: {info['apiUrl']}/openapi.json)\n"
+        f"  demo page     {info['apiUrl']}/demo/   (Uppy; sign in as a demo user)\n"
+        f"  AWS emulator  {info['awsEndpoint']}\n"
+        f"  api.video     {info['videoPlatform']['url']}   (a local double; API key: stack file)\n"
+        f"  user pool     {info['userPoolId']}  client {info['userPoolClientId']}\n"
+        f"  bucket        {info['bucketName']}  queue {info['queueUrl']}\n"
+        f"  demo users    {users}\n"
+        f"  stack file    {stack_file}\n"
+        f"Ctrl-C stops everything."
+    )
 
 
 def main() -> int:

@@ -8,6 +8,7 @@ left concurrent: an SQS long poll must not hold everyone else up.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
@@ -61,20 +62,28 @@ class Emulator:
         self._mends.enter_context(moto_fixes.held_all())
         app = serialised(DomainDispatcherApplication(create_backend_app))
         try:
-            self._server = make_server(
-                self.host, self.port, app, threaded=True, request_handler=_QuietHandler
-            )
+            # Bound here, so a taken port is an OSError as for the other servers (werkzeug would
+            # print its own message and exit); werkzeug serves a copy of the socket.
+            with socket.create_server((self.host, self.port)) as listening:
+                self._server = make_server(
+                    self.host,
+                    self.port,
+                    app,
+                    threaded=True,
+                    request_handler=_QuietHandler,
+                    fd=listening.fileno(),
+                )
         except BaseException:
             self._mends.close()
             raise
-        self.port = self._server.server_port
+        self.port = self._server.port
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
+        if self._thread is not None and self._server is not None:
+            self._server.shutdown()  # waits for serve_forever: only once it runs
             self._thread.join(timeout=5)
+        if self._server is not None:
+            self._server.server_close()
         self._mends.close()

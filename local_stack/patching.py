@@ -32,13 +32,14 @@ class Mend:
     #: Every mend made, so tests can check that none outlives its holder (tests/conftest.py).
     all: ClassVar[list[Mend]] = []
 
-    def __init__(self, install: Installer) -> None:
+    def __init__(self, install: Installer, register: bool = True) -> None:
         self.name = install.__name__
-        self._install = install
+        self.install = install
         self._lock = threading.Lock()
         self._holders = 0
         self._undo: ExitStack | None = None
-        Mend.all.append(self)
+        if register:
+            Mend.all.append(self)
 
     @property
     def installed(self) -> bool:
@@ -50,7 +51,7 @@ class Mend:
             if self._holders == 0:
                 undo = ExitStack()
                 try:
-                    self._install(undo)
+                    self.install(undo)
                 except BaseException:
                     undo.close()
                     raise

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shlex
 import socket
 import sys
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,39 @@ RUNTIME_ENVIRONMENT = {
 }
 
 
+class PortInUse(Exception):
+    """A port the stack needs is taken: which one, and the variable that moves it."""
+
+    def __init__(self, port: int, variable: str) -> None:
+        super().__init__(
+            f"port {port} is in use by another program, so the local stack cannot listen on it "
+            f"({variable}, default {DEFAULT_PORTS[variable]}). Stop that program, or pick another port: "
+            f"{variable}={port + 1} make dev"
+            + (
+                " (on macOS, AirPlay Receiver takes port 5000: System Settings can turn it off)"
+                if port == 5000
+                else ""
+            )
+        )
+        self.port = port
+        self.variable = variable
+
+
+#: The ports `make dev` listens on, by the environment variable that moves each (0: any free port).
+DEFAULT_PORTS = {"API_PORT": 3000, "AWS_PORT": 5000, "VIDEO_PORT": 5050}
+
+
+@contextmanager
+def listening_on(port: int, variable: str) -> Iterator[None]:
+    """A server bound in the block; a taken port becomes `PortInUse`, naming `variable`."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(port, variable) from None
+        raise
+
+
 def parse_overrides(text: str) -> dict[str, str]:
     """`Name=value Other=value`, as `sam deploy --parameter-overrides` takes them."""
     pairs = [item.split("=", 1) for item in shlex.split(text)]
@@ -47,9 +82,9 @@ def parse_overrides(text: str) -> dict[str, str]:
 @dataclass
 class LocalStack:
     host: str = "127.0.0.1"
-    api_port: int = 3000
-    aws_port: int = 5000
-    video_port: int = 5050
+    api_port: int = DEFAULT_PORTS["API_PORT"]
+    aws_port: int = DEFAULT_PORTS["AWS_PORT"]
+    video_port: int = DEFAULT_PORTS["VIDEO_PORT"]
     region: str = "us-east-1"
     stack_name: str = "upload-tokens-local"
     parameter_overrides: dict[str, str] = field(default_factory=dict)
@@ -63,7 +98,8 @@ class LocalStack:
     def start(self) -> dict[str, Any]:
         self.mends.enter_context(route_state_per_thread.held())  # functions run as threads here
         self.emulator = Emulator(self.host, self.aws_port)
-        self.emulator.start()
+        with listening_on(self.aws_port, "AWS_PORT"):
+            self.emulator.start()
         video_platform = self._start_video_double()
         os.environ.update(
             RUNTIME_ENVIRONMENT,
@@ -96,7 +132,8 @@ class LocalStack:
         from upload_service.openapi import build_document
 
         self.gateway = Gateway(routes, authorizer, api.get("CorsConfiguration", {}), build_document())
-        self.api_port = self.gateway.start(self.host, self.api_port)
+        with listening_on(self.api_port, "API_PORT"):
+            self.api_port = self.gateway.start(self.host, self.api_port)
         self.workers = self._event_sources(lambdas, resources)
         for worker in self.workers:
             worker.start()
@@ -151,7 +188,8 @@ class LocalStack:
     def _start_video_double(self) -> dict[str, str]:
         """api.video, locally: started before the template's parameters are resolved, so its URL can
         be a parameter. Its API key (new each run) goes to stack.json only, never to the log."""
-        self.video = VideoDouble(host=self.host, port=self.video_port).start()
+        with listening_on(self.video_port, "VIDEO_PORT"):
+            self.video = VideoDouble(host=self.host, port=self.video_port).start()
         self.video_port = self.video.port
         return {"url": self.video.url, "apiKey": self.video.api_key}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import boto3
@@ -21,7 +22,7 @@ from moto.s3.responses import S3Response
 from local_stack import moto_fixes
 from local_stack.emulator import Emulator
 from local_stack.moto_fixes import snapshot_only_touched_items, stop_tracking_instances
-from local_stack.patching import Mend, installed_mends
+from local_stack.patching import Mend, replace
 from local_stack.powertools_fixes import route_state_per_thread
 
 
@@ -325,22 +326,41 @@ def class_attributes() -> dict[tuple[str, str], Any]:
 
 
 @pytest.mark.parametrize("each", [*moto_fixes.ALL, route_state_per_thread], ids=lambda each: each.name)
-def test_a_mend_is_undone_when_its_last_holder_lets_go(each: Mend) -> None:
-    # given the libraries as they are, and two holders of the mend, as two emulators of one process
+def test_a_mend_puts_the_library_back_as_it_found_it(each: Mend) -> None:
+    # given the libraries as they are now (another holder in this process may hold the same mend:
+    # the tests' in-process invocations hold Powertools' for the session), and the mend's own change
+    mend = Mend(each.install, register=False)
     before = class_attributes()
     metaclass = type(BaseRouter)
-    first, second = each.held(), each.held()
-    first.__enter__()
-    changed = class_attributes() != before or type(BaseRouter) is not metaclass
-    second.__enter__()
 
-    # when the first lets go, the mend stays for the second; when the second does, it is gone
-    first.__exit__(None, None, None)
-    still_installed = each.installed
-    second.__exit__(None, None, None)
+    # when it is held, then let go
+    with mend.held():
+        changed = class_attributes() != before or type(BaseRouter) is not metaclass
 
-    # then
-    assert changed and still_installed
-    assert not each.installed and each.name not in installed_mends()
+    # then it changed something, and put everything back
+    assert changed
     assert class_attributes() == before
     assert type(BaseRouter) is metaclass
+
+
+class Toy:
+    value = "original"
+
+
+def test_a_mend_stays_while_anyone_holds_it_and_goes_with_its_last_holder() -> None:
+    """As two emulators in one process: the first to stop must not undo the second's mends."""
+    installs: list[str] = []
+
+    def toy_mend(undo: ExitStack) -> None:
+        installs.append("installed")
+        replace(undo, Toy, "value", "mended")
+
+    mend = Mend(toy_mend, register=False)
+    first, second = mend.held(), mend.held()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+
+    assert (Toy.value, mend.installed, installs) == ("mended", True, ["installed"])
+    second.__exit__(None, None, None)
+    assert (Toy.value, mend.installed) == ("original", False)
