@@ -191,3 +191,58 @@ def test_the_quickstart_uploads_a_file_in_a_block_the_e2e_test_runs() -> None:
             assert all((ROOT / script).is_file() for script in scripts), command
     shown = dict(columns(line) for line in steps.shown_output)
     assert shown["decision"].startswith("ACCEPTED"), steps.shown_output
+
+
+# --- the functions the docs name are template.yaml's -----------------------------------------------
+
+NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
+
+
+def template_functions() -> dict[str, str]:
+    """Logical id -> code folder name (`CreateTokenFunction` -> `create_token`)."""
+    resources = load_template()["Resources"]
+    return {
+        name: Path(resource["Properties"]["CodeUri"]).name
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def test_the_readme_lists_every_function_folder_and_no_other() -> None:
+    (row,) = [line for line in README.read_text().splitlines() if line.startswith("| `functions/")]
+    listed = set(re.findall(r"`(\w+)`", row.split("|")[2]))
+    assert listed == set(template_functions().values())
+
+
+def test_the_architecture_table_has_a_row_per_function() -> None:
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    rows = re.findall(r"^\| ([a-z-]+) \| `(\w+Function)` \|", page, re.M)
+    functions = template_functions()
+    assert {logical_id for _, logical_id in rows} == set(functions)
+    assert {name: functions[logical_id].replace("_", "-") for name, logical_id in rows} == {
+        name: name for name, _ in rows
+    }
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_a_page_names_only_functions_the_template_has(page: Path) -> None:
+    text = page.read_text()
+    functions = template_functions()
+    named_ids = set(re.findall(r"\b([A-Z]\w+Function)\b", text)) - {"AWS::Serverless::Function"}
+    named_folders = set(re.findall(r"\bfunctions/([a-z_]+)/", text))
+    assert named_ids <= set(functions), named_ids - set(functions)
+    assert named_folders <= set(functions.values()), named_folders - set(functions.values())
+
+
+@pytest.mark.parametrize("page", [README, ROOT / "docs" / "architecture.md"], ids=lambda page: page.name)
+def test_an_overview_that_counts_the_functions_counts_them_all(page: Path) -> None:
+    counted = re.findall(r"\b(" + "|".join(NUMBER_WORDS) + r") (?:\w+ )?functions\b", page.read_text(), re.I)
+    assert all(NUMBER_WORDS.index(word.lower()) + 1 == len(template_functions()) for word in counted), counted
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_a_page_cites_nothing_a_clone_does_not_have(page: Path) -> None:
+    """The project's issue tracker and its design notes stay outside the repository: a page that cites
+    them ("issue 9", "DESIGN.md §5") sends a reader nowhere."""
+    text = page.read_text()
+    assert not re.findall(r"\bissue \d+|DESIGN\.md|§\s*\d", text)
