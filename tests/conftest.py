@@ -24,6 +24,7 @@ from local_stack.functions import FunctionSpec, LambdaFunction
 from local_stack.powertools_fixes import route_state_per_thread
 from local_stack.template import load_template
 from tests.isolation import ProcessState, clear_process_caches
+from tests.waiting import PATIENCE
 
 ROOT = Path(__file__).resolve().parent.parent
 # What template.yaml's Globals give every function, set before any test imports the layer
@@ -85,7 +86,7 @@ def running_stack(workdir: Path, parameters: str) -> Iterator[Stack]:
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + PATIENCE
     while not stack_file.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
@@ -97,7 +98,7 @@ def running_stack(workdir: Path, parameters: str) -> Iterator[Stack]:
     finally:
         process.send_signal(signal.SIGINT)  # what Ctrl-C sends: everything must stop, cleanly
         try:
-            exit_code = process.wait(timeout=60)  # in-flight invocations finish first
+            exit_code = process.wait(timeout=PATIENCE)  # in-flight invocations finish first
         except subprocess.TimeoutExpired:
             process.kill()
             raise

@@ -23,6 +23,7 @@ import requests
 
 from local_stack.demo import DEMO_DIR, UPPY_MAJORS, VENDOR
 from tests.conftest import ROOT, Stack, running_stack, sign_in
+from tests.waiting import PATIENCE, eventually
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 #: As root in a closed network: no sandbox, and none of the background connections Google's hosts.
@@ -48,6 +49,8 @@ CONTENT = ROOT / "tests" / "fixtures" / "content"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 DOCS_SCREENSHOT = ROOT / "docs" / "images" / "demo-page.png"
 MIB = 1024**2
+#: How long the page may take to show what the service did (tests/waiting.py): a ceiling, not a goal.
+PATIENCE_MS = PATIENCE * 1000
 #: Room for 64 MiB files (the session stack's MaxUploadBytes is 1 MiB, one part at most), and for
 #: one request a part plus the page's polling within the rate limits. No forwarding: the other test
 #: shows it, and 64 MiB files still on their way to the double would only slow the stack's stop.
@@ -145,6 +148,13 @@ def test_the_page_answers_get_and_head_only_and_says_where_it_is(stack: Stack) -
     assert rule["ExposeHeaders"] == ["ETag", "Location"]
 
 
+def open_page(browser: Any) -> Any:
+    """A new page whose every wait may take PATIENCE (Playwright's own default is 30 s)."""
+    page = browser.new_page(viewport={"width": 1100, "height": 1000})
+    page.set_default_timeout(PATIENCE_MS)
+    return page
+
+
 def watch_for_errors(page: Any, errors: list[str]) -> None:
     """Script errors, console errors and every HTTP error the page met, into `errors`."""
 
@@ -184,7 +194,7 @@ def token_in_page(page: Any) -> str:
 @pytest.mark.parametrize("uppy", UPPY_MAJORS)
 def test_a_person_signs_in_uploads_and_sees_the_decisions(stack: Stack, browser: Any, uppy: str) -> None:
     # given the page, as alice
-    page = browser.new_page(viewport={"width": 1100, "height": 1000})
+    page = open_page(browser)
     errors: list[str] = []
     watch_for_errors(page, errors)
     page.add_init_script(RECORD_FORMS)
@@ -212,9 +222,9 @@ def test_a_person_signs_in_uploads_and_sees_the_decisions(stack: Stack, browser:
 
     # then: the page shows what the service decided, then the forwarding to the api.video double
     accepted = page.locator("#decisions tr[data-file-name='clip.mp4'][data-status='ACCEPTED']")
-    accepted.locator("td.forwarding[data-status='FORWARDED']").wait_for(timeout=30_000)
+    accepted.locator("td.forwarding[data-status='FORWARDED']").wait_for(timeout=PATIENCE_MS)
     rejected = page.locator("#decisions tr[data-file-name='disguised.mp4'][data-status='REJECTED']")
-    rejected.wait_for(timeout=30_000)
+    rejected.wait_for(timeout=PATIENCE_MS)
     decided = time.monotonic() - started
     assert accepted.locator("td").nth(3).inner_text() == "video/mp4"
     assert accepted.locator("td.forwarding").inner_text().startswith("FORWARDED vi")
@@ -242,7 +252,7 @@ def test_a_person_signs_in_uploads_and_sees_the_decisions(stack: Stack, browser:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"demo-uppy-{uppy}.png"), full_page=True)
     page.close()
-    assert decided < 30
+    print(f"Uppy {uppy}: decided {decided:.1f} s after the click")
 
 
 @pytest.fixture(scope="module")
@@ -295,15 +305,14 @@ class PartPuts:
 def media_sha256(stack: Stack, upload_id: str) -> str:
     """sha256 of the accepted object in media/ (copied there just after the decision: waited for)."""
     s3 = stack.client("s3")
-    deadline = time.monotonic() + 20
-    while True:
+
+    def keys() -> list[str]:
         listing = s3.list_objects_v2(Bucket=stack.info["bucketName"], Prefix="media/")
-        keys = [item["Key"] for item in listing.get("Contents", []) if f"/{upload_id}/" in item["Key"]]
-        if keys:
-            body = s3.get_object(Bucket=stack.info["bucketName"], Key=keys[0])["Body"].read()
-            return hashlib.sha256(body).hexdigest()
-        assert time.monotonic() < deadline, f"no media/ object for {upload_id}"
-        time.sleep(0.1)
+        return [item["Key"] for item in listing.get("Contents", []) if f"/{upload_id}/" in item["Key"]]
+
+    (key,) = eventually(keys, what=f"a media/ object for {upload_id}")
+    body = s3.get_object(Bucket=stack.info["bucketName"], Key=key)["Body"].read()
+    return hashlib.sha256(body).hexdigest()
 
 
 @pytest.mark.parametrize("uppy", UPPY_MAJORS)
@@ -314,7 +323,7 @@ def test_large_files_go_multipart_pause_resume_and_a_revoked_token_is_refused(
     stack = large_stack
     big = large_video(tmp_path / "big.mp4", 64 * MIB, seed=1)
     revoked = large_video(tmp_path / f"revoked-{uppy}.mp4", 64 * MIB, seed=2)  # one name a stack
-    page = browser.new_page(viewport={"width": 1100, "height": 1000})
+    page = open_page(browser)
     errors: list[str] = []
     watch_for_errors(page, errors)
     parts = PartPuts(page)
@@ -326,7 +335,7 @@ def test_large_files_go_multipart_pause_resume_and_a_revoked_token_is_refused(
     started = time.monotonic()
     dashboard_input.set_input_files(str(big))
     page.locator(".uppy-StatusBar-actionBtn--upload").click()
-    page.wait_for_function("window.uppy.getFiles()[0].isPaused === true", timeout=20_000)
+    page.wait_for_function("window.uppy.getFiles()[0].isPaused === true", timeout=PATIENCE_MS)
     in_s3_when_paused = set(page.evaluate("window.partsUploaded['big.mp4']"))
     sent_before_pause = len(parts.sent)
 
@@ -337,13 +346,13 @@ def test_large_files_go_multipart_pause_resume_and_a_revoked_token_is_refused(
     assert len(parts.sent) == sent_before_pause and parts.in_flight == 0
     # and the service shows it PENDING with the size the page declared (Uppy's meta)
     pending = page.locator("#decisions tr[data-file-name='big.mp4'][data-status='PENDING']")
-    pending.locator(f"td:nth-child(2):has-text('{64 * MIB} B')").wait_for(timeout=5_000)
+    pending.locator(f"td:nth-child(2):has-text('{64 * MIB} B')").wait_for(timeout=PATIENCE_MS)
     resume = page.get_by_role("button", name="Resume upload")
     resume.click()
 
     # and, resumed, it completes: ACCEPTED, the bytes in media/ are the file's
     accepted = page.locator("#decisions tr[data-file-name='big.mp4'][data-status='ACCEPTED']")
-    accepted.wait_for(timeout=30_000)
+    accepted.wait_for(timeout=PATIENCE_MS)
     sent = parts.of("big.mp4")
     assert set(sent) == set(range(1, 14))  # 13 parts of 5 MiB
     assert not in_s3_when_paused & set(sent[sent_before_pause:]), "a part S3 held was sent again"
@@ -388,10 +397,10 @@ def test_large_files_go_multipart_pause_resume_and_a_revoked_token_is_refused(
     page.locator(".uppy-StatusBar-actionBtn--upload").click()
 
     # then the page shows the refusal: Uppy's error for the file, the token gone
-    page.wait_for_selector("#status:has-text('failed 1')", timeout=30_000)
+    page.wait_for_selector("#status:has-text('failed 1')", timeout=PATIENCE_MS)
     assert revocations == [204]
     assert f"{revoked.name}:" in page.locator("#status").inner_text()
-    page.wait_for_selector("#token.error:has-text('Revoked')", timeout=10_000)
+    page.wait_for_selector("#token.error:has-text('Revoked')", timeout=PATIENCE_MS)
     assert "before the token was revoked" in page.locator("#decisions caption").inner_text()
     sent = parts.of(revoked.name)
     assert 3 in sent and set(sent) < set(range(1, 14))
@@ -422,4 +431,3 @@ def test_large_files_go_multipart_pause_resume_and_a_revoked_token_is_refused(
         f"Uppy {uppy}: parts in flight at most {parts.most_in_flight}; the first file took {first_done:.1f} s"
         f" (a pause of 1 s included), both {finished:.1f} s"
     )
-    assert finished < 45

@@ -19,6 +19,7 @@ import requests
 
 from tests.conftest import Stack, User
 from tests.e2e.conftest import EventLog, assert_problem
+from tests.waiting import PATIENCE, eventually
 
 CLIP = b"\x00\x00\x00\x18ftypmp42" + b"x" * 100
 
@@ -40,17 +41,22 @@ def send(target: dict[str, Any], content: bytes = CLIP, content_type: str | None
     return response
 
 
-def decided(stack: Stack, user: User, token: str, upload_id: str, timeout: float = 20) -> dict[str, Any]:
-    """The upload as GET /upload-tokens/{token} shows it, once it is no longer PENDING."""
-    deadline = time.monotonic() + timeout
-    while True:
+def decided(
+    stack: Stack, user: User, token: str, upload_id: str, timeout: float = PATIENCE
+) -> dict[str, Any]:
+    """The upload as GET /upload-tokens/{token} shows it, once it is no longer PENDING (timeout 0:
+    decided already, by the request that just returned)."""
+
+    def seen() -> dict[str, Any]:
         token_view = requests.get(
-            f"{stack.api}/upload-tokens/{token}", headers=user.headers(), timeout=10
+            f"{stack.api}/upload-tokens/{token}", headers=user.headers(), timeout=30
         ).json()
         upload = next(u for u in token_view["uploads"] if u["uploadId"] == upload_id)
-        if upload["status"] != "PENDING" or time.monotonic() > deadline:
-            return {**upload, "token": token_view}
-        time.sleep(0.05)
+        return {**upload, "token": token_view}
+
+    return eventually(
+        seen, lambda upload: upload["status"] != "PENDING", what=f"a decision on {upload_id}", timeout=timeout
+    )
 
 
 def keys(stack: Stack, prefix: str) -> list[str]:
@@ -159,14 +165,11 @@ def test_target_obtained_before_revocation_is_rejected_after_it(
 
     send(target)  # S3 does not re-check a URL handed out earlier
 
-    deadline = time.monotonic() + 20
-    while keys(stack, f"uploads/{target['uploadId']}/") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert keys(stack, f"uploads/{target['uploadId']}/") == []
+    eventually(
+        lambda: keys(stack, f"uploads/{target['uploadId']}/"), lambda left: left == [], what="deletion"
+    )
     assert keys(stack, f"media/{user.sub}/") == []
-    events: list[dict[str, Any]] = []
-    while not events and time.monotonic() < deadline:
-        events = event_log.about(target["uploadId"])
+    events = eventually(lambda: event_log.about(target["uploadId"]), what="the decision's event")
     assert [e["detail-type"] for e in events] == ["Upload Rejected"]
     assert events[0]["detail"]["reason"] == "token revoked"
     assert_problem(start(stack, token), 404)  # and no new target for a dead token
@@ -202,10 +205,9 @@ def test_objects_under_unknown_keys_are_deleted(
     for key in strays:
         s3.put_object(Bucket=bucket, Key=key, Body=CLIP, ContentType="video/mp4")
 
-    deadline = time.monotonic() + 20
-    while any(keys(stack, key) for key in strays) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert [key for key in strays if keys(stack, key)] == []
+    eventually(
+        lambda: [key for key in strays if keys(stack, key)], lambda left: left == [], what="strays deleted"
+    )
 
 
 def test_allowance_closes_the_token(
@@ -221,12 +223,11 @@ def test_allowance_closes_the_token(
 
     assert [u["status"] for u in uploads] == ["ACCEPTED"] * 3
     # the token is closed just after the last decision (an effect of it: docs/uploads-and-data.md)
-    deadline = time.monotonic() + 5
-    while True:
-        view = http.get(f"{stack.api}/upload-tokens/{token}", headers=user.headers()).json()
-        if view["status"] != "PARTIAL_UPLOAD" or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    view = eventually(
+        lambda: http.get(f"{stack.api}/upload-tokens/{token}", headers=user.headers()).json(),
+        lambda view: view["status"] != "PARTIAL_UPLOAD",
+        what="the token closed",
+    )
     assert view["status"] == "FULL_UPLOAD"
     listed = http.get(f"{stack.api}/upload-tokens", headers=user.headers()).json()
     assert token not in [item["token"] for item in listed["data"]]

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.conftest import Published
+from tests.integration.conftest import clean_up_all
 from tests.integration.test_processing import CLIP, notification_message, seed_upload, sqs_event
-from upload_service import aws, expiry, landing, revocation
+from upload_service import aws, landing, revocation
 from upload_service.auth import Caller
 from upload_service.config import get_settings
 from upload_service.notifications import Arrival
@@ -112,7 +113,7 @@ def test_the_cleanup_at_the_move_keeps_what_was_accepted(invoke: Invoke, publish
     later = datetime.now(UTC) + timedelta(days=1)  # the token and the target long expired by then
     repo, storage = default_repository(), default_storage()
 
-    with at_call("s3", "CopyObject", lambda: expiry.clean_up(repo, storage, get_settings(), later)):
+    with at_call("s3", "CopyObject", lambda: clean_up_all(repo, storage, get_settings(), later)):
         result = invoke("ProcessUploadFunction", sqs_event(notification_message(upload, "r3")))
 
     assert result == {"batchItemFailures": []}
@@ -130,7 +131,7 @@ def test_the_cleanup_before_the_decision_expires_and_moves_nothing(
     repo, storage = default_repository(), default_storage()
 
     with at_call(
-        "dynamodb", "TransactWriteItems", lambda: expiry.clean_up(repo, storage, get_settings(), later)
+        "dynamodb", "TransactWriteItems", lambda: clean_up_all(repo, storage, get_settings(), later)
     ):
         result = invoke("ProcessUploadFunction", sqs_event(notification_message(upload, "r4")))
 

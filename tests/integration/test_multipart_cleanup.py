@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from tests.integration.conftest import clean_up_all
 from upload_service import expiry, multipart
 from upload_service.companion import CompanionFile
 from upload_service.config import get_settings
@@ -32,8 +33,7 @@ def test_the_cleanup_aborts_an_abandoned_multipart_upload(lambda_env: dict[str, 
 
     # when: the cleanup runs once its time (a day, for a token that never expires) and grace are up
     later = now + multipart.MULTIPART_LIFETIME + timedelta(seconds=settings.cleanup_grace_seconds + 1)
-    while expiry.clean_up(repo, storage, settings, later).more:
-        pass
+    clean_up_all(repo, storage, settings, later)
 
     # then: EXPIRED, and S3 holds nothing of it
     decided = repo.get_token_upload(record.ref, upload.upload_id)

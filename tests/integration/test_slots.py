@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from tests.conftest import load_event
+from tests.integration.conftest import clean_up_all
 from upload_service import aws, expiry, revocation, tokens, uploads
 from upload_service.auth import Caller
 from upload_service.config import get_settings
@@ -75,7 +76,7 @@ def test_targets_that_expired_unused_stop_counting(lambda_env: dict[str, str]) -
 
     # when: the cleanup runs after the targets expired (and their grace)
     later = now + timedelta(seconds=settings.upload_target_ttl + settings.cleanup_grace_seconds + 1)
-    report = expiry.clean_up(repo, storage, settings, later)
+    report = clean_up_all(repo, storage, settings, later)
 
     # then: each is EXPIRED with its reason, and the token can upload again
     assert report.uploads_expired >= 3
@@ -187,8 +188,7 @@ def test_parallel_creates_at_the_cap_with_100_expired_tokens(lambda_env: dict[st
     assert answers == {"200": 10, "403": 20}
     assert repo.count_live(owner, datetime.now(UTC)) == 100
     assert all(sum(count.values()) <= 4 and "Scan" not in count for count in calls.counts), calls.counts
-    while expiry.clean_up(repo, default_storage(), settings, datetime.now(UTC)).more:
-        pass  # the expired tokens, ended as the cleanup would: no other test meets them
+    clean_up_all(repo, default_storage(), settings, datetime.now(UTC))  # ended, as the cleanup would
 
 
 def test_dynamodb_not_answering_is_a_503_with_retry_after(invoke: Invoke) -> None:
@@ -217,7 +217,7 @@ def test_a_token_starts_at_most_its_attempts_in_all(lambda_env: dict[str, str]) 
     for _ in range(2):
         uploads.start_upload(repo, storage, record, request(), settings, now)
     later = now + timedelta(seconds=settings.upload_target_ttl + settings.cleanup_grace_seconds + 1)
-    expiry.clean_up(repo, storage, settings, later)  # both slots free again
+    clean_up_all(repo, storage, settings, later)  # both slots free again
 
     uploads.start_upload(repo, storage, record, request(), settings, later)  # the third attempt
     with pytest.raises(UploadLimitReached):

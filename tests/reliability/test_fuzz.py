@@ -55,9 +55,7 @@ REAL_TOKEN = "REAL-TOKEN"
 #: A declaration `POST /upload` accepts (AllowedContentTypes is not in the document), so some
 #: cases get an upload target (or, past UploadsPerToken=3, the 403) rather than only 400s.
 PLAUSIBLE_UPLOAD = {"fileName": "clip.mp4", "fileSize": 1024, "contentType": "video/mp4"}
-TIMEOUT = 10
-#: The whole fuzz of one role, stack start-up excluded.
-TIME_BUDGET_SECONDS = 30
+TIMEOUT = 30
 
 
 def documented_headers_present(ctx: CheckContext, response: Response, case: Case[Operation]) -> bool | None:
@@ -243,4 +241,3 @@ def test_every_response_conforms_to_the_document(
         pytest.fail("\n\n".join(failures), pytrace=False)
     exercised = {label for label, _, _ in seen}
     assert exercised == {f"{operation.label} [{mode.value}]" for operation in operations for mode in MODES}
-    assert elapsed < TIME_BUDGET_SECONDS, f"the {role} fuzz took {elapsed:.1f} s"

@@ -19,6 +19,7 @@ import requests
 from tests.conftest import Stack, User, new_user, running_stack
 from tests.e2e.conftest import EventLog
 from tests.e2e.test_uploads import CLIP, send, start
+from tests.waiting import PATIENCE, eventually
 
 ALLOWANCE = 50
 PARAMETERS = (
@@ -49,15 +50,15 @@ def view(stack: Stack, user: User, token: str) -> dict[str, Any]:
     return body
 
 
-def settled(stack: Stack, user: User, token: str, count: int, timeout: float = 120) -> dict[str, Any]:
-    """The token once `count` of its uploads are decided (or the timeout passed)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = view(stack, user, token)
-        open_ = [u for u in seen["uploads"] if u["status"] == "PENDING"]
-        if (len(seen["uploads"]) >= count and not open_) or time.monotonic() > deadline:
-            return seen
-        time.sleep(0.25)
+def settled(stack: Stack, user: User, token: str, count: int, timeout: float = PATIENCE) -> dict[str, Any]:
+    """The token once `count` of its uploads are decided."""
+    return eventually(
+        lambda: view(stack, user, token),
+        lambda seen: len(seen["uploads"]) >= count and all(u["status"] != "PENDING" for u in seen["uploads"]),
+        what=f"{count} uploads decided",
+        timeout=timeout,
+        interval=0.25,
+    )
 
 
 def every_version(stack: Stack, prefix: str) -> list[str]:
@@ -86,11 +87,9 @@ def test_fifty_uploads_of_one_token_landing_at_once_are_all_accepted(own_stack: 
     token_view = settled(own_stack, user, token, ALLOWANCE)
     outcomes = Counter((u["status"], u["reason"]) for u in token_view["uploads"])
     assert outcomes == {("ACCEPTED", None): ALLOWANCE}, outcomes
-    deadline = time.monotonic() + 10  # closing follows the last decision
-    while token_view["status"] != "FULL_UPLOAD" and time.monotonic() < deadline:
-        time.sleep(0.2)
-        token_view = view(own_stack, user, token)
-    assert token_view["status"] == "FULL_UPLOAD"
+    eventually(  # closing follows the last decision
+        lambda: view(own_stack, user, token)["status"], lambda status: status == "FULL_UPLOAD", what="closed"
+    )
     s3 = own_stack.client("s3")
     bucket = own_stack.info["bucketName"]
     for target in targets:
@@ -98,14 +97,15 @@ def test_fifty_uploads_of_one_token_landing_at_once_are_all_accepted(own_stack: 
         assert s3.get_object(Bucket=bucket, Key=media)["Body"].read() == contents[target["uploadId"]]
         assert every_version(own_stack, f"uploads/{target['uploadId']}/") == []
     assert len(every_version(own_stack, f"media/{user.sub}/")) == ALLOWANCE
-    deadline = time.monotonic() + 30
-    accepted: list[dict[str, Any]] = []
-    while len(accepted) < ALLOWANCE and time.monotonic() < deadline:
-        accepted = [
+    accepted = eventually(
+        lambda: [
             e
             for e in events.drain()
             if e["detail"].get("uploadId") in contents and e["detail-type"] == "Upload Accepted"
-        ]
+        ],
+        lambda accepted: len(accepted) >= ALLOWANCE,
+        what="every Upload Accepted event",
+    )
     assert sorted(e["detail"]["uploadId"] for e in accepted) == sorted(contents)
     assert {e["detail-type"] for e in accepted} == {"Upload Accepted"}
     assert token not in json.dumps(accepted)
@@ -126,17 +126,18 @@ def test_six_hundred_start_then_reject_cycles_keep_the_stack_flat(own_stack: Sta
     token = mint(own_stack, user)
 
     def cycle(i: int) -> None:
-        started = start(own_stack, token, name=f"bad {i}.mp4")
-        while started.status_code == 403:  # all 50 slots wait for a decision: wait for one
-            time.sleep(0.1)
-            started = start(own_stack, token, name=f"bad {i}.mp4")
+        started = eventually(  # while all 50 slots wait for a decision (403): wait for one
+            lambda: start(own_stack, token, name=f"bad {i}.mp4"),
+            lambda started: started.status_code != 403,
+            what="a free slot",
+        )
         assert started.status_code == 200, started.text
         send(started.json(), b"\x89PNG" + b"x" * 64, content_type="image/png")
 
     def run(cycles: range) -> None:
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(cycle, cycles))
-        settled(own_stack, user, token, cycles.stop, timeout=180)
+        settled(own_stack, user, token, cycles.stop, timeout=3 * PATIENCE)
 
     run(range(100))  # warm: every function's environments exist, caches are filled
     before = resident_megabytes(own_stack.pid)

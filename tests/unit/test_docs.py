@@ -195,7 +195,20 @@ def test_the_quickstart_uploads_a_file_in_a_block_the_e2e_test_runs() -> None:
 
 # --- the functions the docs name are template.yaml's -----------------------------------------------
 
-NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
+NUMBER_WORDS = [
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+]
 
 
 def template_functions() -> dict[str, str]:
