@@ -9,7 +9,7 @@ PYTHON ?= $(if $(PY313_DIR),$(PY313_DIR)python3.13,$(error Python 3.13 (the Lamb
 SAM_ENV := PATH="$(CURDIR)/$(BIN):$(PY313_DIR):$$PATH" SAM_CLI_TELEMETRY=0
 PYTEST_WORKERS ?= 2
 
-.PHONY: dev test lint unit integration e2e browser build deploy bench clean cleanup
+.PHONY: dev test lint unit unit-orders integration e2e browser build deploy bench clean cleanup
 
 $(VENV)/.local-installed: pyproject.toml
 	$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
@@ -56,6 +56,14 @@ test: lint $(DEMO_INSTALLED) $(CHROMIUM) ## lint, then unit, integration, e2e an
 
 unit: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest tests/unit
+
+# The unit suite in one process in file order, in reverse file order, and shuffled with three seeds
+# (pytest-randomly): a test that leans on another's leftovers fails in one of them (docs/testing.md).
+UNIT_FILES = $(sort $(wildcard tests/unit/test_*.py))
+unit-orders: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest -q -p no:randomly $(UNIT_FILES)
+	$(BIN)/python -m pytest -q -p no:randomly $(shell printf '%s\n' $(UNIT_FILES) | tac)
+	for seed in 1 2 3; do $(BIN)/python -m pytest -q --randomly-seed=$$seed tests/unit || exit 1; done
 
 integration: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest tests/integration

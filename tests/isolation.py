@@ -1,5 +1,6 @@
 """What a test may not leave behind in the test process: an environment variable, a mend of a
-library (local_stack/patching.py), an entry in a process cache, a thread (a server) still running.
+library (local_stack/patching.py), an entry in a process cache, a thread (a server) still running,
+a logger set otherwise (a level, a handler: api.video's client quiets urllib3's logger for good).
 
 tests/conftest.py checks it around every test (`nothing_left_behind`), so a test that leaks fails
 itself, in whatever order or process it runs, instead of failing some later test by chance.
@@ -7,9 +8,12 @@ itself, in whatever order or process it runs, instead of failing some later test
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +56,7 @@ class ProcessState:
     mends: tuple[str, ...]
     cached: dict[str, int]
     threads: frozenset[threading.Thread]
+    loggers: dict[str, tuple[int, bool, bool, int]]
 
     @classmethod
     def now(cls) -> ProcessState:
@@ -60,6 +65,11 @@ class ProcessState:
             mends=tuple(installed_mends()),
             cached={name: cached.cache_info().currsize for name, cached in process_caches().items()},
             threads=frozenset(threading.enumerate()),
+            loggers={
+                name: (logger.level, logger.propagate, logger.disabled, len(logger.handlers))
+                for name, logger in [("", logging.getLogger()), *logging.Logger.manager.loggerDict.items()]
+                if isinstance(logger, logging.Logger)
+            },
         )
 
     def left_behind(self, caches_may_grow: bool) -> list[str]:
@@ -79,6 +89,12 @@ class ProcessState:
                 if size > self.cached[name]
             ]
         found += [f"thread still running: {thread.name}" for thread in later._new_threads(self)]
+        found += [
+            f"logger {name or 'root'!r} (level, propagate, disabled, handlers): "
+            f"{setting} -> {later.loggers[name]}"
+            for name, setting in self.loggers.items()
+            if later.loggers.get(name, setting) != setting
+        ]
         return found
 
     def _after_threads_end(self) -> ProcessState:
@@ -93,3 +109,16 @@ class ProcessState:
         return [
             thread for thread in self.threads - earlier.threads if not thread.name.startswith(OWNED_ELSEWHERE)
         ]
+
+
+@contextmanager
+def loggers_as_they_were(*names: str) -> Iterator[None]:
+    """Put these loggers' levels back after the block: api.video's official client sets urllib3's
+    logger (and its own) to WARNING for the whole process when it is configured."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)

@@ -23,6 +23,7 @@ from apivideo.model.token_creation_payload import TokenCreationPayload
 
 from local_stack.video_double import VideoDouble
 from local_stack.video_double.multipart import parse_form
+from tests.isolation import loggers_as_they_were
 
 MIB = 1024 * 1024
 DOCS = "https://docs.api.video/reference/"
@@ -30,6 +31,12 @@ FIVE = 5 * MIB
 TOTAL = 12 * MIB
 SECOND = f"bytes {FIVE}-{2 * FIVE - 1}/{TOTAL}"  # the second 5 MiB of a 12 MiB upload
 RATE_HEADERS = {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Retry-After"}
+
+
+@pytest.fixture(autouse=True)
+def official_client_logging() -> Iterator[None]:
+    with loggers_as_they_were("urllib3", "apivideo"):
+        yield
 
 
 @pytest.fixture
