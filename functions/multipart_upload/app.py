@@ -1,5 +1,6 @@
 """Uppy's Companion S3 routes under /uploads/{uploadToken}: multipart (and presigned POST) uploads
-of a token. The token in the path is the credential (no JWT), as `?token=` is for POST /upload."""
+of a token, and what the token may still upload. The token in the path is the credential (no JWT),
+as `?token=` is for POST /upload."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +56,11 @@ def _open(upload_id: str) -> UploadRecord:
     return multipart.open_upload(
         default_repository(), _named_token(app), upload_id, _query("key"), datetime.now(UTC)
     )
+
+
+@app.get("/uploads/<upload_token>")
+def rules(upload_token: str) -> Response[str]:
+    return json_response(uploads.upload_rules(_named_token(app), settings, datetime.now(UTC)))
 
 
 @app.get(f"{PREFIX}/params")

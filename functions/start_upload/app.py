@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from upload_service import uploads
 from upload_service.api import create_app, json_response, parse_body
 from upload_service.config import get_settings
-from upload_service.models import StartUploadRequest
+from upload_service.file_rules import StartUploadRequest
 from upload_service.observability import logger, metrics
 from upload_service.records import TokenRecord
 from upload_service.repository import default_repository

@@ -21,8 +21,8 @@ from upload_service import aws, expiry, revocation, tokens, uploads
 from upload_service.auth import Caller
 from upload_service.config import get_settings
 from upload_service.errors import ActiveTokenLimitReached, TokenNotFound, UploadLimitReached
+from upload_service.file_rules import StartUploadRequest
 from upload_service.ids import generate_token
-from upload_service.models import StartUploadRequest
 from upload_service.records import TokenRecord, TokenStatus, UploadStatus
 from upload_service.repository import Repository, default_repository
 from upload_service.storage import default_storage

@@ -11,8 +11,8 @@ from local_stack.workers import rate_seconds
 from upload_service.api import validate
 from upload_service.config import Settings
 from upload_service.errors import BadRequest
+from upload_service.file_rules import StartUploadRequest
 from upload_service.landing import rejection_reason
-from upload_service.models import StartUploadRequest
 from upload_service.notifications import Arrival, Unreadable, read_message
 from upload_service.records import TokenRecord, TokenStatus, UploadRecord
 

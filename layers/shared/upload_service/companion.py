@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from upload_service.models import MAX_FILE_NAME, allowed_content_type, safe_file_name, within_size_limit
+from upload_service.file_rules import MAX_FILE_NAME, allowed_content_type, safe_file_name, within_size_limit
 
 #: S3's limits: part numbers 1..10000, parts of 5 MiB at least (all but the last).
 MAX_PARTS = 10_000

@@ -4,7 +4,6 @@ rules a request body is validated against. What is stored is in `records`."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -16,12 +15,9 @@ from pydantic import (
     Field,
     PlainSerializer,
     StrictInt,
-    ValidationInfo,
-    field_validator,
 )
 from pydantic.alias_generators import to_camel
 
-from upload_service.config import Settings
 from upload_service.records import (
     Forwarding,
     ForwardingStatus,
@@ -31,11 +27,6 @@ from upload_service.records import (
     UploadStatus,
     isoformat,
 )
-
-MAX_FILE_NAME = 200
-#: Letters, digits, marks, space and `._-()+,@` : no separators, no control or format characters.
-_FILE_NAME = re.compile(r"[\w .\-()+,@]+")
-
 
 Timestamp = Annotated[datetime, PlainSerializer(isoformat, return_type=str)]
 
@@ -137,90 +128,6 @@ class TokenDetail(UploadToken):
     """`GET /upload-tokens/{token}`: the token and its uploads."""
 
     uploads: list[UploadInfo]
-
-
-def safe_file_name(name: str) -> str:
-    """The name, NFC-normalised, if it is a safe base name (no path, no control characters)."""
-    normalised = unicodedata.normalize("NFC", name)
-    if not normalised or len(normalised) > MAX_FILE_NAME:
-        raise ValueError(f"a file name must have 1 to {MAX_FILE_NAME} characters")
-    if normalised.startswith(".") or not _FILE_NAME.fullmatch(normalised) or normalised.strip() != normalised:
-        raise ValueError(
-            "a file name may hold only letters, digits, spaces and . _ - ( ) + , @ "
-            "and must not start with a dot"
-        )
-    return normalised
-
-
-def allowed_content_type(content_type: str, info: ValidationInfo) -> str:
-    """The type, normalised, if the deployment allows it (validated with context=Settings)."""
-    allowed = _settings(info).allowed_content_types
-    normalised = content_type.strip().lower()
-    if normalised not in allowed:
-        raise ValueError(f"the content type must be one of: {', '.join(sorted(allowed))}")
-    return normalised
-
-
-def within_size_limit(size: int, info: ValidationInfo) -> int:
-    """The size, if it is 1 byte to the deployment's MaxUploadBytes (validated with context=Settings)."""
-    limit = _settings(info).max_upload_bytes
-    if not 0 < size <= limit:
-        raise ValueError(f"the file size must be from 1 to {limit} bytes")
-    return size
-
-
-def _settings(info: ValidationInfo) -> Settings:
-    """The settings a validation runs against (its context)."""
-    if not isinstance(info.context, Settings):
-        raise TypeError("validate StartUploadRequest with context=Settings: its limits are settings")
-    return info.context
-
-
-class StartUploadRequest(WireModel):
-    """`POST /upload?token=...` body: what the client is about to send.
-
-    Validate it with `context=settings`: the size and type limits are deployment settings. Every
-    problem with a body comes back in one ValidationError, missing fields and broken rules alike.
-    """
-
-    model_config = ConfigDict(validate_by_name=False, validate_by_alias=True, extra="forbid")
-
-    file_name: str = Field(
-        description="Base name only: letters, digits, spaces and `._-()+,@`, not starting with a dot.",
-        json_schema_extra={"minLength": 1, "maxLength": MAX_FILE_NAME},  # checked by _safe_file_name
-    )
-    file_size: StrictInt = Field(
-        description="Bytes; the upload may not be larger. At most the deployment's MaxUploadBytes.",
-        json_schema_extra={"minimum": 1},  # checked by _within_size_limit
-    )
-    content_type: str = Field(description="One of the deployment's allowed types (case-insensitive).")
-
-    @field_validator("file_name")
-    @classmethod
-    def _safe_file_name(cls, name: str) -> str:
-        return safe_file_name(name)
-
-    @field_validator("file_size")
-    @classmethod
-    def _within_size_limit(cls, size: int, info: ValidationInfo) -> int:
-        return within_size_limit(size, info)
-
-    @field_validator("content_type")
-    @classmethod
-    def _allowed_content_type(cls, content_type: str, info: ValidationInfo) -> str:
-        return allowed_content_type(content_type, info)
-
-
-class UploadTarget(WireModel):
-    """A presigned S3 POST: send `fields` and then the file as multipart/form-data to `url`."""
-
-    upload_id: str
-    method: str = "POST"
-    url: str
-    fields: dict[str, str]
-    headers: dict[str, str] = Field(default_factory=dict)
-    key: str
-    expires_at: Timestamp
 
 
 _DIGITS = re.compile(r"[0-9]{1,9}")

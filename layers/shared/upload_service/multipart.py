@@ -28,10 +28,10 @@ from upload_service.companion import (
     StoredParts,
 )
 from upload_service.config import Settings
-from upload_service.errors import BadRequest, TokenNotFound, UploadNotFound, UploadTooLarge
+from upload_service.errors import BadRequest, UploadNotFound, UploadTooLarge
 from upload_service.expiry import ABORTED_BY_CLIENT, abort_open_upload
+from upload_service.file_rules import StartUploadRequest
 from upload_service.ids import mask
-from upload_service.models import StartUploadRequest
 from upload_service.observability import logger
 from upload_service.records import TokenRecord, UploadRecord, UploadStatus
 from upload_service.repository import Repository, UploadDecided
@@ -94,8 +94,7 @@ def open_upload(
     """The token's own open multipart upload by `uploadId` and `key`, or a 404 (a 400 without a key)."""
     if not key:
         raise BadRequest.single("key", "The key query parameter is required.")
-    if record is None or not record.is_live(now):
-        raise TokenNotFound()
+    record = uploads.live_token(record, now)
     upload = repo.get_token_upload(record.ref, upload_id) if _UPLOAD_ID.fullmatch(upload_id) else None
     if upload is None or upload.multipart_id is None or upload.key != key:
         raise UploadNotFound()

@@ -21,14 +21,13 @@ from upload_service.companion import (
     SignedParts,
     StoredParts,
 )
+from upload_service.file_rules import StartUploadRequest, UploadRules, UploadTarget
 from upload_service.models import (
     CreateTokenRequest,
     ListTokensQuery,
     Problem,
-    StartUploadRequest,
     TokenDetail,
     TokenList,
-    UploadTarget,
     UploadToken,
 )
 
@@ -109,6 +108,7 @@ def build_document() -> dict[str, Any]:
             (TokenDetail, "serialization"),
             (StartUploadRequest, "validation"),
             (UploadTarget, "serialization"),
+            (UploadRules, "serialization"),
             (Problem, "serialization"),
             (CompanionFile, "validation"),
             (CompleteRequest, "validation"),
@@ -207,6 +207,20 @@ def build_document() -> dict[str, Any]:
                         "503": COMMON_ERRORS["503"],
                     },
                 }
+            },
+            "/uploads/{uploadToken}": {
+                "parameters": [TOKEN_PARAMETER],
+                "get": {
+                    "operationId": "uploadRules",
+                    "summary": "What the token may still upload: a frontend's uploader restrictions",
+                    "security": [],
+                    "responses": {
+                        "200": _ok("Its expiry, uploads left, size limit and allowed types.", "UploadRules"),
+                        "404": _problem("No such live token (the title says if it expired or was revoked)."),
+                        "429": _problem("Too many requests for this token."),
+                        "503": COMMON_ERRORS["503"],
+                    },
+                },
             },
             **companion_paths(),
         },

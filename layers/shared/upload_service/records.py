@@ -37,7 +37,8 @@ class TokenRecord:
     """A token as stored: who owns it, when it dies, where it is in its lifecycle.
 
     `uploads_reserved` counts uploads started and not rejected (what the allowance limits),
-    `uploads_open` those not decided yet, `uploads_accepted` those accepted.
+    `uploads_open` those not decided yet, `uploads_accepted` those accepted, `uploads_started` every
+    one started, whatever became of it (what UploadAttemptsPerToken limits).
     """
 
     token: str
@@ -49,6 +50,7 @@ class TokenRecord:
     uploads_reserved: int = 0
     uploads_open: int = 0
     uploads_accepted: int = 0
+    uploads_started: int = 0
 
     def is_expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 from upload_service.config import Settings
 from upload_service.errors import BadRequest, TokenNotFound, UploadLimitReached
+from upload_service.file_rules import StartUploadRequest, UploadRules, UploadTarget
 from upload_service.ids import is_token_id, mask
-from upload_service.models import StartUploadRequest, UploadTarget
 from upload_service.observability import logger
-from upload_service.records import TokenRecord, UploadRecord
+from upload_service.records import TokenRecord, TokenStatus, UploadRecord, isoformat
 from upload_service.repository import Repository
 from upload_service.storage import Storage
 
@@ -27,6 +27,36 @@ def require_token_parameter(value: str | None) -> None:
 def find_token(repo: Repository, value: str | None) -> TokenRecord | None:
     """The token a request names; a string that is not even shaped like one costs no read."""
     return repo.get_token(value) if value and is_token_id(value) else None
+
+
+def live_token(record: TokenRecord | None, now: datetime) -> TokenRecord:
+    """The token a request named, if it may upload now. Else a 404 whose title tells its holder why:
+    they hold the credential, so "expired at …" or "revoked" tells them nothing but what to do next."""
+    if record is None:
+        raise TokenNotFound()
+    status = record.effective_status(now)
+    if status is TokenStatus.TIMED_OUT and record.expires_at is not None:
+        raise TokenNotFound(f"The upload token expired at {isoformat(record.expires_at)}.")
+    if status is TokenStatus.DELETED:
+        raise TokenNotFound("The upload token was revoked.")
+    if not record.is_live(now):  # FULL_UPLOAD, or timed out however it was
+        raise TokenNotFound(f"The upload token has ended ({status.value}): it takes no more uploads.")
+    return record
+
+
+def upload_rules(record: TokenRecord | None, settings: Settings, now: datetime) -> UploadRules:
+    """What a live token may still upload (`GET /uploads/{token}`)."""
+    live = live_token(record, now)
+    left = min(
+        settings.uploads_per_token - live.uploads_reserved,
+        settings.upload_attempts - live.uploads_started,
+    )
+    return UploadRules(
+        expires_at=live.expires_at,
+        uploads_left=max(0, left),
+        max_file_size=settings.max_upload_bytes,
+        allowed_content_types=sorted(settings.allowed_content_types),
+    )
 
 
 def start_upload(
@@ -72,13 +102,12 @@ def new_upload(
 ) -> UploadRecord:
     """A PENDING upload of a live token (not stored yet): its target lives `lifetime` at most, never
     beyond the token. TokenNotFound when the token is dead or as good as expired."""
-    if record is None or not record.is_live(now):
-        raise TokenNotFound()
+    record = live_token(record, now)
     expires = now + lifetime
     if record.expires_at is not None:
         expires = min(expires, record.expires_at)
     if expires - now < timedelta(seconds=MIN_TARGET_SECONDS):
-        raise TokenNotFound()  # as good as expired
+        raise TokenNotFound(f"The upload token expires at {isoformat(expires)}: too soon for an upload.")
     return UploadRecord(
         token_ref=record.ref,
         upload_id=uuid.uuid4().hex,
@@ -97,7 +126,5 @@ def reserve(repo: Repository, upload: UploadRecord, settings: Settings, now: dat
     try:
         repo.start_upload(upload, settings.uploads_per_token, settings.upload_attempts, now, retention)
     except UploadLimitReached:
-        current = repo.get_token_by_ref(upload.token_ref)
-        if current is None or not current.is_live(now):
-            raise TokenNotFound() from None  # revoked or ended while we were at it
+        live_token(repo.get_token_by_ref(upload.token_ref), now)  # revoked or ended meanwhile: why
         raise

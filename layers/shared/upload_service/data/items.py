@@ -95,6 +95,7 @@ def record_from_item(item: Mapping[str, Any]) -> TokenRecord:
         uploads_reserved=int(values.get("uploadsReserved", 0)),
         uploads_open=int(values.get("uploadsOpen", 0)),
         uploads_accepted=int(values.get("uploadsAccepted", 0)),
+        uploads_started=int(values.get("uploadsStarted", 0)),  # counted by starts only (ADD)
     )
 
 
