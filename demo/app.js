@@ -10,6 +10,11 @@
 //   `limit`, so a large file has several parts in flight.
 // - Uppy 6 (`?uppy=6`): the `companionEndpoint` option. It sends one file's parts one after the other
 //   (its own documentation: "Each file uploads its parts sequentially"); `limit` counts files.
+//
+// What the service says is what the page shows: the token's rules (`GET /uploads/{token}`) become
+// Uppy's restrictions, so a file the service would refuse is refused before its first byte; a refusal
+// shows the service's own words; a decision shows on the file's tile; a token that expires or is
+// revoked stops its uploads at once and says so.
 const MiB = 1024 * 1024;
 const MULTIPART_ABOVE = 10 * MiB;
 const UPPY_MAJOR = new URLSearchParams(location.search).get("uppy") === "6" ? "6" : "5";
@@ -19,7 +24,17 @@ document.querySelector("#uppy-css").href = `vendor/uppy-${UPPY_MAJOR}/uppy.min.c
 document.querySelector(`#uppy-majors a[data-major="${UPPY_MAJOR}"]`).setAttribute("aria-current", "page");
 
 const $ = (selector) => document.querySelector(selector);
-const state = { config: null, idToken: null, token: null, uppy: null, poll: null };
+const state = {
+  config: null,
+  idToken: null,
+  token: null, // the token minted last: { token, expiresAt, ... }
+  ended: null, // why it takes no more uploads: "expired" | "revoked" | "used up"
+  uppy: null,
+  poll: null,
+  expiry: null,
+  files: new Map(), // our uploadId -> Uppy's file id (to show each decision on its tile)
+  refusals: [], // the service's problem documents for the uploader's requests
+};
 
 function say(message, isError = false) {
   $("#status").textContent = message;
@@ -28,9 +43,30 @@ function say(message, isError = false) {
 
 async function problem(response) {
   const body = await response.json().catch(() => ({}));
-  return Object.assign(new Error(`${response.status} ${body.title || body.message || response.statusText}`), {
-    status: response.status,
-  });
+  const words = [body.title || body.message || response.statusText, body.detail].filter(Boolean).join(" ");
+  return Object.assign(new Error(`${response.status} ${words}`), { status: response.status, problem: body });
+}
+
+// The service's refusals of the uploader's requests, kept to show in its own words: Uppy 6 reports a
+// Companion route's refusal by its status text only ("Companion request failed: Bad Request").
+const nativeFetch = window.fetch.bind(window);
+window.fetch = async (input, init) => {
+  const response = await nativeFetch(input, init);
+  const url = typeof input === "string" ? input : input.url;
+  if (!response.ok && state.config && url.startsWith(`${state.config.apiUrl}/uploads/`)) {
+    const body = await response.clone().json().catch(() => null);
+    if (body?.title) state.refusals.push({ url: decodeURIComponent(url), sent: String(init?.body ?? ""), body });
+  }
+  return response;
+};
+
+function refusalOf(file) {
+  const about = (refusal) =>
+    refusal.url.includes(`/${file.name}`) ||
+    refusal.url.includes(`filename=${file.name}`) ||
+    refusal.sent.includes(JSON.stringify(file.name));
+  const found = state.refusals.findLast(about);
+  return found && [found.body.title, found.body.detail].filter(Boolean).join(" ");
 }
 
 // 1. Sign in: Cognito's InitiateAuth, exactly as against AWS (unsigned, USER_PASSWORD_AUTH).
@@ -60,10 +96,11 @@ async function api(method, path, body, auth = true) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!response.ok) throw await problem(response);
-  return response.json();
+  return response.status === 204 ? null : response.json();
 }
 
-// 3. The uploader for a token: the plugin's options, as docs/large-uploads.md shows them.
+// 3. The uploader for a token: the plugin's options, as docs/large-uploads.md shows them, and the
+// token's rules as its restrictions.
 function useUploader(uppy, token) {
   const endpoint = `${state.config.apiUrl}/uploads/${encodeURIComponent(token)}`;
   const shouldUseMultipart = (file) => file.size > MULTIPART_ABOVE;
@@ -75,9 +112,23 @@ function useUploader(uppy, token) {
   return `Uppy 5: multipart above ${MULTIPART_ABOVE / MiB} MiB, up to 6 parts in flight`;
 }
 
-function startUppy(token) {
+function bytes(size) {
+  return size >= MiB ? `${Math.round((size / MiB) * 10) / 10} MiB` : `${size} bytes`;
+}
+
+function startUppy(token, rules) {
   state.uppy?.destroy();
-  const uppy = new Uppy({ id: "demo", autoProceed: false });
+  state.files.clear();
+  state.refusals = [];
+  const uppy = new Uppy({
+    id: "demo",
+    autoProceed: false,
+    restrictions: {
+      maxFileSize: rules.maxFileSize,
+      allowedFileTypes: rules.allowedContentTypes,
+      maxNumberOfFiles: rules.uploadsLeft,
+    },
+  });
   uppy.use(Dashboard, {
     inline: true,
     target: "#dashboard",
@@ -85,20 +136,57 @@ function startUppy(token) {
     width: "100%",
     showProgressDetails: true,
     proudlyDisplayPoweredByUppy: false,
-    note: "mp4, mov, webm, jpeg or png; checked when it lands",
+    // Uppy retries a failed request itself; a file that still fails, or that the service rejected,
+    // would only fail again: no retry button (a rejected file's tile says why instead).
+    hideRetryButton: true,
+    note: `${rules.allowedContentTypes.join(", ")}; up to ${bytes(rules.maxFileSize)} each, ${rules.uploadsLeft} files`,
   });
   $("#upload-mode").textContent = useUploader(uppy, token);
   // Uppy sends no file size of its own; in its meta, the routes take it as the declared size (a file
   // over the limit is refused before its first byte, and the page shows its size while it is sent).
   uppy.on("file-added", (file) => uppy.setFileMeta(file.id, { size: file.size }));
+  uppy.on("restriction-failed", (file, error) => say(`${file?.name ?? "A file"}: ${error.message}`, true));
+  uppy.on("upload-success", (file, response) => {
+    // our key is uploads/<uploadId>/<name>: in the answer's `key` (Uppy 6), or its URL (Uppy 5)
+    const where = response?.body?.key ?? response?.uploadURL ?? "";
+    const uploadId = where.match(/uploads\/([0-9a-f]{32})\//)?.[1];
+    if (uploadId) state.files.set(uploadId, file.id);
+  });
+  uppy.on("upload-error", (file, error) => {
+    const words = refusalOf(file) ?? error.message;
+    if (file && uppy.getFile(file.id)) uppy.setFileState(file.id, { error: words });
+    say(`${file?.name}: ${words}`, true);
+  });
   uppy.on("complete", (result) => {
-    const failed = result.failed.map((file) => `${file.name}: ${file.error}`);
+    if (state.ended) return; // the token's end says more than the count
+    const failed = result.failed.map((file) => `${file.name}: ${uppy.getFile(file.id)?.error ?? file.error}`);
     say([`Sent ${result.successful.length}, failed ${result.failed.length}.`, ...failed].join(" "), failed.length > 0);
   });
-  uppy.on("upload-error", (file, error) => say(`${file.name}: ${error.message}`, true));
   state.uppy = uppy;
   window.uppy = uppy; // for the browser test (tests/browser/test_demo_page.py) and the console
 }
+
+// A token that ends stops its uploads at once: what is on its way is removed from the uploader (its
+// requests aborted), what was sent keeps its tile and decision, and nothing more can be added.
+function tokenEnded(why, message) {
+  if (state.ended) return;
+  state.ended = why;
+  clearTimeout(state.expiry);
+  const stopped = (state.uppy?.getFiles() ?? []).filter((file) => !file.progress.uploadComplete);
+  for (const file of stopped) state.uppy.removeFile(file.id);
+  state.uppy?.getPlugin("Dashboard")?.setOptions({ disabled: true });
+  $("#token-status").textContent = message;
+  $("#token").classList.add("error");
+  $("#revoke-button").disabled = true;
+  const names = stopped.map((file) => file.name).join(", ");
+  say(`${message}${names ? ` Stopped: ${names}.` : ""} Mint a new token to upload more.`, true);
+}
+
+// Requests Uppy had in flight for a token that has ended fail as they should; Uppy 5 leaves some of
+// those failures unhandled once their file is gone. They are expected: nothing for the console.
+window.addEventListener("unhandledrejection", (event) => {
+  if (state.ended) event.preventDefault();
+});
 
 // 4. What the service decided, polled.
 function cell(text, className) {
@@ -108,8 +196,16 @@ function cell(text, className) {
   return td;
 }
 
+function showDecisionOnTile(upload) {
+  const fileId = state.files.get(upload.uploadId);
+  if (!fileId || !state.uppy?.getFile(fileId) || !["REJECTED", "EXPIRED"].includes(upload.status)) return;
+  const words = `${upload.status}: ${upload.reason}`;
+  if (state.uppy.getFile(fileId).error !== words) state.uppy.setFileState(fileId, { error: words });
+}
+
 function render(view) {
   const rows = view.uploads.map((upload) => {
+    showDecisionOnTile(upload);
     const tr = document.createElement("tr");
     tr.dataset.uploadId = upload.uploadId;
     tr.dataset.fileName = upload.fileName;
@@ -120,13 +216,17 @@ function render(view) {
       : "";
     const forwardingCell = cell(forwarded, "forwarding");
     if (forwarding) forwardingCell.dataset.status = forwarding.status;
+    const waiting =
+      upload.status === "PENDING" && state.ended === "expired"
+        ? "its target ended with the token: the cleanup will mark it EXPIRED"
+        : upload.reason;
     tr.append(
       cell(upload.fileName),
       cell(`${upload.fileSize} B`),
       cell(upload.contentType),
       cell(upload.detectedType),
       cell(upload.status, "status"),
-      cell(upload.reason, "reason"),
+      cell(waiting, "reason"),
       forwardingCell,
     );
     return tr;
@@ -135,14 +235,18 @@ function render(view) {
 }
 
 async function poll() {
+  const token = state.token.token;
   try {
-    render(await api("GET", `/upload-tokens/${encodeURIComponent(state.token)}`));
+    const view = await api("GET", `/upload-tokens/${encodeURIComponent(token)}`);
+    if (token !== state.token.token) return; // a newer token was minted meanwhile
+    if (view.status === "TIMED_OUT") tokenEnded("expired", `The token expired at ${view.expiresAt}.`);
+    if (view.status === "FULL_UPLOAD") tokenEnded("used up", "The token took every upload it allows.");
+    render(view);
   } catch (error) {
     if (error.status === 404) {
       // A revoked token is gone from the API at once (its open uploads are REJECTED, "token revoked").
       clearInterval(state.poll);
-      $("#token").textContent += " Revoked: the service refuses its uploads.";
-      $("#token").classList.add("error");
+      tokenEnded("revoked", "The token was revoked: the service refuses its uploads.");
       $("#decisions").dataset.stale = "revoked";
       $("#decisions").createCaption().textContent =
         "As last seen before the token was revoked: the service has since rejected its open uploads (token revoked).";
@@ -150,6 +254,45 @@ async function poll() {
     }
     say(`Polling the token failed: ${error.message}`, true);
   }
+}
+
+function showToken(minted) {
+  state.token = minted;
+  state.ended = null;
+  $("#token-value").value = minted.token;
+  $("#token-status").textContent = minted.expiresAt ? `Expires at ${minted.expiresAt}.` : "Never expires.";
+  $("#token").hidden = false;
+  $("#token").classList.remove("error");
+  $("#revoke-button").disabled = false;
+  delete $("#decisions").dataset.stale;
+  $("#decisions").deleteCaption();
+  clearTimeout(state.expiry);
+  if (minted.expiresAt) {
+    const left = Date.parse(minted.expiresAt) - Date.now();
+    state.expiry = setTimeout(() => tokenEnded("expired", `The token expired at ${minted.expiresAt}.`), left);
+  }
+}
+
+async function mint() {
+  const minted = await api("POST", "/upload-tokens", { ttl: Number($("#ttl").value) });
+  const rules = await api("GET", `/uploads/${encodeURIComponent(minted.token)}`, undefined, false);
+  showToken(minted);
+  startUppy(minted.token, rules);
+  clearInterval(state.poll);
+  state.poll = setInterval(poll, 1000);
+  await poll();
+}
+
+async function revoke() {
+  await api("DELETE", `/upload-tokens/${encodeURIComponent(state.token.token)}`);
+  clearInterval(state.poll);
+  tokenEnded("revoked", "You revoked the token: the service refuses its uploads.");
+}
+
+async function copyToken() {
+  $("#token-value").select(); // selected too, for browsers that refuse the clipboard
+  await navigator.clipboard.writeText(state.token.token);
+  say("The whole token is on the clipboard.");
 }
 
 async function main() {
@@ -160,13 +303,14 @@ async function main() {
     return;
   }
   for (const user of state.config.users) {
-    $("#username").append(new Option(user.username, user.username));
+    $("#usernames").append(new Option(user.username, user.username));
   }
-  const fillPassword = () => {
+  $("#username").value = state.config.users[0]?.username ?? "";
+  const fillPassword = () => {  // a demo user's; anyone else types their own
     const user = state.config.users.find((u) => u.username === $("#username").value);
-    $("#password").value = user ? user.password : "";
+    if (user) $("#password").value = user.password;
   };
-  $("#username").addEventListener("change", fillPassword);
+  $("#username").addEventListener("input", fillPassword);
   fillPassword();
 
   $("#signin").addEventListener("submit", async (event) => {
@@ -185,22 +329,21 @@ async function main() {
   $("#mint").addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      const minted = await api("POST", "/upload-tokens", { ttl: Number($("#ttl").value) });
-      state.token = minted.token;
-      $("#token").textContent = `Token ${minted.token.slice(0, 6)}… expires ${minted.expiresAt}.`;
-      $("#token").hidden = false;
-      $("#token").classList.remove("error");
-      delete $("#decisions").dataset.stale;
-      $("#decisions").deleteCaption();
-      startUppy(minted.token);
-      clearInterval(state.poll);
-      state.poll = setInterval(poll, 1000);
-      await poll();
+      await mint();
       say("Token minted. Drop files on the dashboard, then upload.");
     } catch (error) {
       say(`Minting failed: ${error.message}`, true);
     }
   });
+  const act = (action, what) => async () => {
+    try {
+      await action();
+    } catch (error) {
+      say(`${what} failed: ${error.message}`, true);
+    }
+  };
+  $("#revoke-button").addEventListener("click", act(revoke, "Revoking"));
+  $("#copy-button").addEventListener("click", act(copyToken, "Copying"));
   say("Sign in as a demo user.");
 }
 

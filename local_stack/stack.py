@@ -8,6 +8,7 @@ import os
 import shlex
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from local_stack.template import ROOT, Resolver, load_template
 from local_stack.video_double import VideoDouble
 from local_stack.workers import QueuePoller, Schedule, rate_seconds
 
+#: How long a stop waits for the invocations in flight, all of them together.
+STOP_GRACE_SECONDS = 15
 #: Batches of one queue in flight at once, as Lambda's SQS pollers invoke several copies of a function.
 SQS_POLLERS = 4
 DEMO_USERS = [
@@ -170,12 +173,15 @@ class LocalStack:
         return self.info
 
     def stop(self) -> None:
-        """Workers first, and waited for, so an invocation in flight finishes against a live emulator
-        (rather than retrying against a closed port); then the HTTP API, then the emulator."""
+        """Workers first, and waited for (all at once, `STOP_GRACE_SECONDS` in all), so an invocation
+        in flight finishes against a live emulator rather than retrying against a closed port; one
+        that takes longer is cut off with the process, as Lambda cuts off a function at its timeout.
+        Then the HTTP API, then the emulator."""
         for worker in self.workers:
             worker.stop()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
         for worker in self.workers:
-            worker.join(timeout=10)
+            worker.join(timeout=max(0.0, deadline - time.monotonic()))
         if self.gateway is not None:
             self.gateway.stop()
         if self.video is not None:

@@ -45,9 +45,23 @@ def process_caches() -> dict[str, Any]:
     }
 
 
+def parameter_providers() -> dict[str, Any]:
+    """Powertools' Parameters providers, one per kind and process: each holds a boto3 client made
+    with the environment of its first use (its endpoint, its credentials)."""
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    return DEFAULT_PROVIDERS
+
+
+def cache_sizes() -> dict[str, int]:
+    sizes = {name: cached.cache_info().currsize for name, cached in process_caches().items()}
+    return {**sizes, "powertools parameter providers": len(parameter_providers())}
+
+
 def clear_process_caches() -> None:
     for cached in process_caches().values():
         cached.cache_clear()
+    parameter_providers().clear()
 
 
 @dataclass(frozen=True)
@@ -63,7 +77,7 @@ class ProcessState:
         return cls(
             environment={name: value for name, value in os.environ.items() if name not in PYTEST_OWN},
             mends=tuple(installed_mends()),
-            cached={name: cached.cache_info().currsize for name, cached in process_caches().items()},
+            cached=cache_sizes(),
             threads=frozenset(threading.enumerate()),
             loggers={
                 name: (logger.level, logger.propagate, logger.disabled, len(logger.handlers))

@@ -4,6 +4,7 @@ as `sam local invoke <Function> -e events/<file>.json` would run it."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,6 +54,8 @@ def event_token(lambda_env: dict[str, str]) -> str:
 
 def test_create_token_event(invoke: Invoke) -> None:
     event = load_event("create_token")
+    # a caller of its own: the events' user holds the tokens other tests made (MaxActiveTokensPerUser)
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = f"events-{uuid.uuid4().hex[:8]}"
     result = invoke("CreateTokenFunction", event)
     assert result["statusCode"] == 200, result
     body = json.loads(result["body"])

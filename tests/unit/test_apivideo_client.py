@@ -21,7 +21,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 from moto import mock_aws
 
 from local_stack.http_handler import Server
@@ -672,10 +671,10 @@ def test_no_key_or_bearer_token_in_any_log_line(
 # --- the API key ------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("fresh_process_caches")  # the secrets provider's boto3 client is made in the mock
 def test_the_api_key_is_read_from_secrets_manager(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in process, not a running stack's server
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delitem(DEFAULT_PROVIDERS, "secrets", raising=False)  # its boto3 client made in the mock
     with mock_aws():
         boto3.client("secretsmanager").create_secret(Name="apivideo-key", SecretString=API_KEY)
 
