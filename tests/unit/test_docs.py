@@ -259,3 +259,36 @@ def test_a_page_cites_nothing_a_clone_does_not_have(page: Path) -> None:
     them ("issue 9", "DESIGN.md §5") sends a reader nowhere."""
     text = page.read_text()
     assert not re.findall(r"\bissue \d+|DESIGN\.md|§\s*\d", text)
+
+
+# --- api.video's Python client, as docs/api-video-compatibility.md shows it ------------------------
+
+COMPATIBILITY = ROOT / "docs" / "api-video-compatibility.md"
+
+
+@dataclass(frozen=True)
+class ClientExample:
+    """The page's "Using api.video's Python client": the program (tests/e2e/test_api_video_client.py
+    runs it, as written) and what the page says it prints."""
+
+    program: str
+    shown_output: list[str]
+
+
+def client_example(markdown: str) -> ClientExample:
+    section = re.search(r"^## Using api\.video's Python client\n(.*?)(?=^## |\Z)", markdown, re.M | re.S)
+    assert section, "no '## Using api.video's Python client' section"
+    blocks = FENCED_BLOCK.findall(section.group(1))
+    programs = [body for language, body in blocks if language == "python"]
+    outputs = [body for language, body in blocks if language == "text"]
+    assert len(programs) == 1, "the section shows one program"
+    assert len(outputs) == 1, "the section shows what the program prints, once"
+    return ClientExample(programs[0], outputs[0].splitlines())
+
+
+def test_the_compatibility_page_uses_the_clients_plain_api_client_with_a_bearer() -> None:
+    example = client_example(COMPATIBILITY.read_text())
+    assert "AuthenticatedApiClient" not in example.program  # it signs in at /auth/api-key, not served
+    assert 'header_name="Authorization"' in example.program
+    assert "upload_with_upload_token" in example.program
+    assert any(line.startswith("upload 400 ") for line in example.shown_output)
