@@ -39,6 +39,7 @@ app = create_app(
 
 @app.post("/upload")
 def start_upload() -> Response[str]:
+    uploads.refuse_a_file_in_the_body(app.current_event.headers.get("content-type"))
     request = parse_body(app, StartUploadRequest, context=settings)
     uploads.require_token_parameter(app.current_event.get_query_string_value("token"))
     target = uploads.start_upload(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import Stack, User
+from tests.conftest import ROOT, Stack, User
 
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Retry-After")
 
@@ -96,3 +97,16 @@ def token_of(stack: Stack, http: requests.Session) -> Callable[..., str]:
         return str(response.json()["token"])
 
     return make
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """The repository as a second terminal at its top sees it: every top-level entry linked, and an
+    empty `.local/` of its own for the test's stack file (what runs there writes only in the copy)."""
+    copy = tmp_path / "checkout"
+    copy.mkdir()
+    for entry in ROOT.iterdir():
+        if entry.name != ".local":
+            (copy / entry.name).symlink_to(entry)
+    (copy / ".local").mkdir()
+    return copy

@@ -7,23 +7,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import ROOT, running_stack
+from tests.conftest import running_stack
 from tests.unit.test_docs import README, columns, quickstart
-
-
-@pytest.fixture
-def checkout(tmp_path: Path) -> Path:
-    """The repository as the quickstart's second terminal sees it: every top-level entry linked, and
-    an empty `.local/` of its own for the test's local stack."""
-    copy = tmp_path / "checkout"
-    copy.mkdir()
-    for entry in ROOT.iterdir():
-        if entry.name != ".local":
-            (copy / entry.name).symlink_to(entry)
-    (copy / ".local").mkdir()
-    return copy
 
 
 def test_the_readme_quickstart_uploads_a_file_sees_it_accepted_and_forwarded(checkout: Path) -> None:

@@ -15,6 +15,7 @@ from upload_service.file_rules import StartUploadRequest
 from upload_service.landing import rejection_reason
 from upload_service.notifications import Arrival, Unreadable, read_message
 from upload_service.records import TokenRecord, TokenStatus, UploadRecord
+from upload_service.uploads import refuse_a_file_in_the_body
 
 SETTINGS = Settings.model_validate(
     {"TABLE_NAME": "t", "MAX_UPLOAD_BYTES": "1000", "ALLOWED_CONTENT_TYPES": "video/mp4, Image/PNG"}
@@ -222,3 +223,23 @@ def test_rate_expressions(expression: str, seconds: int) -> None:
 def test_cron_schedules_are_not_run_locally() -> None:
     with pytest.raises(ValueError, match="rate"):
         rate_seconds("cron(0 12 * * ? *)")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data; boundary=x", 'Multipart/Form-Data;boundary="a b"', "multipart/form-data"],
+)
+def test_a_file_in_the_body_is_refused_saying_what_the_route_takes(content_type: str) -> None:
+    """What api.video's clients send to its `POST /upload`: ours takes a JSON description instead."""
+    with pytest.raises(BadRequest) as refused:
+        refuse_a_file_in_the_body(content_type)
+
+    assert refused.value.name == "body"
+    assert refused.value.title == "POST /upload takes a JSON description of the file, not the file."
+    assert refused.value.detail
+    assert '{"fileName", "fileSize", "contentType"}' in refused.value.detail
+
+
+@pytest.mark.parametrize("content_type", [None, "", "application/json", "text/plain", "multipart/mixed"])
+def test_other_bodies_go_on_to_the_json_parser(content_type: str | None) -> None:
+    refuse_a_file_in_the_body(content_type)

@@ -19,6 +19,20 @@ from upload_service.storage import Storage
 MIN_TARGET_SECONDS = 5
 
 
+def refuse_a_file_in_the_body(content_type: str | None) -> None:
+    """api.video's `POST /upload` takes the file itself (multipart/form-data, what its clients'
+    `upload_with_upload_token` send); ours takes a JSON description and answers where to send it."""
+    if content_type and content_type.split(";")[0].strip().lower() == "multipart/form-data":
+        refusal = BadRequest.single(
+            "body", "POST /upload takes a JSON description of the file, not the file."
+        )
+        refusal.detail = (
+            'Send {"fileName", "fileSize", "contentType"} as JSON: the answer is a presigned S3 POST that '
+            "takes the file. api.video's file upload (multipart/form-data) is not served here."
+        )
+        raise refusal
+
+
 def require_token_parameter(value: str | None) -> None:
     if not value:
         raise BadRequest.single("token", "The token query parameter is required.")
