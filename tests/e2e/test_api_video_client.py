@@ -21,9 +21,9 @@ from apivideo.exceptions import ApiException, NotFoundException
 from apivideo.model.token_creation_payload import TokenCreationPayload
 
 from tests.conftest import PASSWORD, ROOT, Stack, User
+from tests.docs_text import COMPATIBILITY, client_example
 from tests.e2e.conftest import RATE_HEADERS
 from tests.isolation import loggers_as_they_were
-from tests.unit.test_docs import COMPATIBILITY, client_example
 from tests.waiting import PATIENCE
 
 CLIP = ROOT / "tests" / "fixtures" / "content" / "clip.mp4"

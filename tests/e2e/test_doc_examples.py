@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import running_stack
-from tests.unit.test_docs import EXAMPLE_PAGES, ROOT, Paragraph, paragraphs, shell_blocks, shown_as_printed
+from tests.docs_text import EXAMPLE_PAGES, ROOT, Paragraph, paragraphs, shell_blocks, shown_as_printed
 from tests.waiting import PATIENCE
 
 

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import running_stack
-from tests.unit.test_docs import README, columns, quickstart
+from tests.docs_text import README, columns, quickstart
 
 
 def test_the_readme_quickstart_uploads_a_file_sees_it_accepted_and_forwarded(checkout: Path) -> None:

@@ -1,69 +1,28 @@
 """The docs hold together: every relative link in README.md and docs/ resolves inside the repository
 (to a file, and to a heading by GitHub's anchor rules), the parameters table names every template
-parameter, and the README's quickstart has the shape tests/e2e/test_quickstart.py runs."""
+parameter, the README's quickstart has the shape tests/e2e/test_quickstart.py runs, the functions
+the docs name are template.yaml's, and no page cites what a clone does not have."""
 
 from __future__ import annotations
 
 import re
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from local_stack.template import load_template
-
-ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
-PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
-
-FENCED_BLOCK = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
-INLINE_CODE = re.compile(r"`[^`\n]*`")
-LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
-HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
-EXTERNAL = re.compile(r"^(https?:|mailto:)", re.I)
-
-
-def prose(markdown: str) -> str:
-    """The text outside fenced code blocks (a `# comment` in a bash block is no heading)."""
-    return FENCED_BLOCK.sub("", markdown)
-
-
-def github_slug(heading: str) -> str:
-    """The anchor GitHub gives a heading: its rendered text lowercased, punctuation but `-` and `_`
-    dropped, spaces made hyphens."""
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link renders as its text
-    text = re.sub(r"[`*]", "", text).strip().lower()
-    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
-
-
-def anchors(markdown: str) -> set[str]:
-    """Every heading's anchor; a repeated one gets `-1`, `-2`, ... as on GitHub."""
-    seen: dict[str, int] = {}
-    found = set()
-    for heading in HEADING.findall(prose(markdown)):
-        slug = github_slug(heading)
-        found.add(f"{slug}-{seen[slug]}" if slug in seen else slug)
-        seen[slug] = seen.get(slug, 0) + 1
-    return found
-
-
-def broken_links(page: Path, markdown: str) -> list[str]:
-    """The relative links of `page` that leave the repository, name no file, or name no heading."""
-    broken = []
-    for target in LINK.findall(INLINE_CODE.sub("", prose(markdown))):
-        if EXTERNAL.match(target):
-            continue
-        path, _, anchor = target.partition("#")
-        resolved = (page.parent / path).resolve()
-        if not path:
-            if anchor not in anchors(markdown):
-                broken.append(f"{target}: no such heading on this page")
-        elif not resolved.is_relative_to(ROOT) or not resolved.exists():
-            broken.append(f"{target}: no such file in the repository")
-        elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved.read_text()):
-            broken.append(f"{target}: no heading #{anchor} in {resolved.relative_to(ROOT)}")
-    return broken
+from tests.docs_text import (
+    PAGES,
+    README,
+    ROOT,
+    anchors,
+    broken_links,
+    columns,
+    commands,
+    github_slug,
+    make_recipe,
+    quickstart,
+)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
@@ -122,57 +81,6 @@ def test_the_parameters_table_names_every_template_parameter() -> None:
     ]
     documented = {name for row in table_rows for name in re.findall(r"`(\w+)`", row.split("|")[1])}
     assert documented == set(load_template()["Parameters"])
-
-
-@dataclass(frozen=True)
-class Quickstart:
-    """The README's "Quickstart" section: its shell blocks in the order a newcomer runs them (the
-    first starts the service, the others run in a second terminal once the service prints
-    `ready_message`), and what the README shows those print."""
-
-    shell_blocks: list[str]
-    shown_output: list[str]
-    ready_message: str
-
-    @property
-    def server(self) -> list[str]:
-        return commands(self.shell_blocks[0])
-
-    @property
-    def client_blocks(self) -> list[str]:
-        """What tests/e2e/test_quickstart.py runs, verbatim, against a fresh local stack."""
-        return self.shell_blocks[1:]
-
-
-def quickstart(readme: str) -> Quickstart:
-    section = re.search(r"^## Quickstart\n(.*?)(?=^## |\Z)", readme, re.M | re.S)
-    assert section, "README.md has no '## Quickstart' section"
-    blocks = FENCED_BLOCK.findall(section.group(1))
-    ready = re.search(r"once it prints `([^`]+)`", prose(section.group(1)))
-    return Quickstart(
-        shell_blocks=[body for language, body in blocks if language in ("bash", "sh", "shell")],
-        shown_output=[line for language, body in blocks if language == "text" for line in body.splitlines()],
-        ready_message=ready.group(1) if ready else "",
-    )
-
-
-def commands(block: str) -> list[str]:
-    """A shell block's command lines, without comments."""
-    lines = (line.split(" #")[0].strip() for line in block.splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
-
-
-def columns(line: str) -> tuple[str, str]:
-    """`label    value` as the quickstart prints it."""
-    label, _, value = line.partition("  ")
-    return label, value.strip()
-
-
-def make_recipe(target: str) -> list[str]:
-    makefile = (ROOT / "Makefile").read_text()
-    rule = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, re.M)
-    assert rule, f"the Makefile has no {target} target"
-    return [line.strip() for line in rule.group(1).splitlines()]
 
 
 def test_the_quickstart_starts_the_service_as_the_tests_do() -> None:
@@ -263,164 +171,3 @@ def test_a_page_cites_nothing_a_clone_does_not_have(page: Path) -> None:
 
 
 # --- the shell examples run as written (tests/e2e/test_doc_examples.py) ----------------------------
-
-#: The pages whose bash blocks are examples to run against a fresh `make dev`, in this order, in one
-#: shell: large-uploads.md goes on in the shell of http-api.md's examples.
-EXAMPLE_PAGES = [ROOT / "docs" / "http-api.md", ROOT / "docs" / "large-uploads.md"]
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    """Lines of a shell block between blank lines: comments that open it say what it does; a comment
-    after a command shows what the commands print (a line starting `#  ` goes on the line above)."""
-
-    script: str
-    shown: list[str]
-
-
-def shell_blocks(markdown: str) -> list[str]:
-    return [body for language, body in FENCED_BLOCK.findall(markdown) if language in ("bash", "sh", "shell")]
-
-
-def paragraphs(block: str) -> list[Paragraph]:
-    found = []
-    for text in re.split(r"\n[ \t]*\n", block.strip("\n")):
-        script: list[str] = []
-        shown: list[str] = []
-        for line in text.splitlines():
-            if not line.startswith("#") or not script:
-                script.append(line)
-            elif line.startswith("#  ") and shown:
-                shown[-1] += line[3:].lstrip()
-            else:
-                shown.append(line[2:])
-        found.append(Paragraph("\n".join(script), shown))
-    return found
-
-
-#: What differs from run to run, and how the docs may write it: any realistic example, or `…`.
-VARYING = [
-    (re.compile(r"\bto[0-9A-Za-z]{22}\b"), "<token>"),
-    (re.compile(r"\bvi[0-9A-Za-z]{22}\b"), "<videoId>"),
-    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"), "<timestamp>"),
-    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), "<uuid>"),
-    (re.compile(r"\b[0-9a-f]{32}\b"), "<hex>"),
-    (re.compile(r"//127\.0\.0\.1:\d+"), "//127.0.0.1:<port>"),
-]
-
-
-def normalised(line: str) -> str:
-    for pattern, placeholder in VARYING:
-        line = pattern.sub(placeholder, line)
-    return line.rstrip()
-
-
-def shown_as_printed(shown: list[str], printed: str) -> bool:
-    """`printed` is what `shown` says, line by line: values that vary may differ, `…` stands for anything."""
-    lines = printed.splitlines()
-    if len(lines) != len(shown):
-        return False
-    patterns = [".*?".join(re.escape(part) for part in normalised(line).split("…")) for line in shown]
-    return all(re.fullmatch(pattern, normalised(line)) for pattern, line in zip(patterns, lines, strict=True))
-
-
-def test_a_paragraph_splits_into_script_and_what_it_shows() -> None:
-    block = (
-        "# what it does\nA=1\necho $A\n# 1\n\n"
-        'echo \'{"a":1,"b":2}\'; echo done\n'
-        '# {"a":1,\n#  "b":2}\n# done\n'
-    )
-    assert paragraphs(block) == [
-        Paragraph("# what it does\nA=1\necho $A", ["1"]),
-        Paragraph('echo \'{"a":1,"b":2}\'; echo done', ['{"a":1,"b":2}', "done"]),
-    ]
-
-
-@pytest.mark.parametrize(
-    ("shown", "printed", "same"),
-    [
-        (
-            ['{"token":"to1tcmSFHeYY5KzyhOqVKMKb","ttl":600}'],
-            '{"token":"toAAAAAAAAAAAAAAAAAAAAAA","ttl":600}\n',
-            True,
-        ),
-        (
-            ['{"token":"to1tcmSFHeYY5KzyhOqVKMKb","ttl":600}'],
-            '{"token":"toAAAAAAAAAAAAAAAAAAAAAA","ttl":60}\n',
-            False,
-        ),
-        (['{"userId":"…","status":"PENDING"}'], '{"userId":"8c727bf9-dd52","status":"PENDING"}', True),
-        (['{"userId":"…","status":"PENDING"}'], '{"userId":"8c727bf9-dd52","status":"CLOSED"}', False),
-        (
-            ["http://127.0.0.1:5000/x 2026-11-22T08:00:00.000Z"],
-            "http://127.0.0.1:41234/x 2027-01-01T00:00:00.123Z",
-            True,
-        ),
-        (['ETag: "d41d8cd98f00b204e9800998ecf8427e"'], 'ETag: "0cc175b9c0f1b6a831c399e269772661"\r\n', True),
-        (["204"], "204\n404\n", False),
-        (["204", "404"], "204\n", False),
-    ],
-)
-def test_what_a_page_shows_is_compared_with_what_was_printed(
-    shown: list[str], printed: str, same: bool
-) -> None:
-    assert shown_as_printed(shown, printed) is same
-
-
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
-def test_pages_with_curl_examples_are_the_pages_whose_examples_run(page: Path) -> None:
-    blocks = shell_blocks(page.read_text())
-    assert any(re.search(r"\bcurl\b", block) for block in blocks) == (page in EXAMPLE_PAGES)
-
-
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
-def test_no_shell_example_needs_jq(page: Path) -> None:
-    """jq is no prerequisite (CI machines may lack it): the examples read JSON with the venv's Python."""
-    needing = [
-        block for block in shell_blocks(page.read_text()) if re.search(r"\bjq\b", "\n".join(commands(block)))
-    ]
-    assert not needing
-
-
-@pytest.mark.parametrize("page", EXAMPLE_PAGES, ids=lambda page: page.name)
-def test_every_example_paragraph_is_a_whole_shell_command(page: Path) -> None:
-    """The runner puts each paragraph in a group of its own: none may end inside a loop or a quote."""
-    for block in shell_blocks(page.read_text()):
-        for paragraph in paragraphs(block):
-            checked = subprocess.run(
-                ["bash", "-n"], input=paragraph.script, capture_output=True, text=True, check=False
-            )
-            assert checked.returncode == 0, paragraph.script + "\n" + checked.stderr
-
-
-# --- api.video's Python client, as docs/api-video-compatibility.md shows it ------------------------
-
-COMPATIBILITY = ROOT / "docs" / "api-video-compatibility.md"
-
-
-@dataclass(frozen=True)
-class ClientExample:
-    """The page's "Using api.video's Python client": the program (tests/e2e/test_api_video_client.py
-    runs it, as written) and what the page says it prints."""
-
-    program: str
-    shown_output: list[str]
-
-
-def client_example(markdown: str) -> ClientExample:
-    section = re.search(r"^## Using api\.video's Python client\n(.*?)(?=^## |\Z)", markdown, re.M | re.S)
-    assert section, "no '## Using api.video's Python client' section"
-    blocks = FENCED_BLOCK.findall(section.group(1))
-    programs = [body for language, body in blocks if language == "python"]
-    outputs = [body for language, body in blocks if language == "text"]
-    assert len(programs) == 1, "the section shows one program"
-    assert len(outputs) == 1, "the section shows what the program prints, once"
-    return ClientExample(programs[0], outputs[0].splitlines())
-
-
-def test_the_compatibility_page_uses_the_clients_plain_api_client_with_a_bearer() -> None:
-    example = client_example(COMPATIBILITY.read_text())
-    assert "AuthenticatedApiClient" not in example.program  # it signs in at /auth/api-key, not served
-    assert 'header_name="Authorization"' in example.program
-    assert "upload_with_upload_token" in example.program
-    assert any(line.startswith("upload 400 ") for line in example.shown_output)
