@@ -48,7 +48,11 @@ async function signIn(username, password) {
     }),
   });
   if (!response.ok) throw await problem(response);
-  return (await response.json()).AuthenticationResult.IdToken;
+  const answer = await response.json();
+  // A user an administrator created must set a password first (Cognito's NEW_PASSWORD_REQUIRED):
+  // `aws cognito-idp admin-set-user-password --permanent` does it (docs/deploying.md).
+  if (!answer.AuthenticationResult) throw new Error(`Cognito asks for ${answer.ChallengeName}: give the user a permanent password`);
+  return answer.AuthenticationResult.IdToken;
 }
 
 async function api(method, path, body, auth = true) {
@@ -159,12 +163,14 @@ async function main() {
     say(`Could not read config.json: ${error.message}`, true);
     return;
   }
-  for (const user of state.config.users) {
+  for (const user of state.config.users ?? []) {
     $("#username").append(new Option(user.username, user.username));
   }
   const fillPassword = () => {
-    const user = state.config.users.find((u) => u.username === $("#username").value);
-    $("#password").value = user ? user.password : "";
+    // The local stack's demo users come with their passwords; a deployed stack's config.json names
+    // users only, and the person signing in types the password.
+    const user = (state.config.users ?? []).find((u) => u.username === $("#username").value);
+    $("#password").value = user?.password ?? "";
   };
   $("#username").addEventListener("change", fillPassword);
   fillPassword();
@@ -201,7 +207,7 @@ async function main() {
       say(`Minting failed: ${error.message}`, true);
     }
   });
-  say("Sign in as a demo user.");
+  say(`Sign in (API ${state.config.apiUrl}).`);
 }
 
 main();
