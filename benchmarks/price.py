@@ -2,8 +2,9 @@
 AWS's public prices, as markdown tables.
 
 `python benchmarks/price.py` prints the tables from the committed figures (price_figures.json);
-`--measure` measures again and rewrites them, `--write-doc` puts the tables in docs/costs.md
-(tests/unit/test_price.py checks that the page is what this script makes of the committed figures).
+`--measure` measures again and rewrites them, `--write-doc` puts the tables in docs/costs.md and their
+summary in docs/deploying.md (tests/unit/test_price.py checks that both are what this script makes
+of the committed figures).
 `make bench` does all three. The prices (us-east-1) are kept here, in PRICES, with the date they were
 read and where; what is assumed rather than measured is in ASSUMPTIONS, and printed with the tables.
 """
@@ -14,6 +15,8 @@ import argparse
 import json
 import math
 import sys
+import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +27,8 @@ from metering import MIB, ROOT, S3_FREE, S3_GET_CLASS, S3_PUT_CLASS, measure
 
 FIGURES = Path(__file__).resolve().parent / "price_figures.json"
 DOC = ROOT / "docs" / "costs.md"
-BEGIN = "<!-- benchmarks/price.py: generated tables, begin -->"
-END = "<!-- benchmarks/price.py: generated tables, end -->"
+BEGIN = "<!-- benchmarks/price.py: generated, begin -->"
+END = "<!-- benchmarks/price.py: generated, end -->"
 GIB = 1024**3
 
 # --- prices: us-east-1, on-demand, list prices without free tiers ---------------------------------
@@ -51,8 +54,10 @@ SOURCES = {
     "hykell.com/knowledge-base/aws-cloudwatch-logs-pricing)",
     "cloudwatch": "https://aws.amazon.com/cloudwatch/pricing/ (alarms, custom metrics; "
     "c3x.dev/resources/aws/aws_cloudwatch_metric_alarm)",
-    "xray": "https://aws.amazon.com/xray/pricing/",
-    "secrets": "https://aws.amazon.com/secrets-manager/pricing/",
+    "xray": "https://aws.amazon.com/xray/pricing/ (traces recorded; the page's German edition, "
+    "aws.amazon.com/de/xray/pricing/)",
+    "secrets": "https://aws.amazon.com/secrets-manager/pricing/ (per secret and per 10,000 calls; "
+    "hivebook.wiki/wiki/aws-secrets-manager-rotated-secrets-dynamic-db-credentials-kms)",
     "transfer": "https://aws.amazon.com/ec2/pricing/on-demand/ (data transfer out to the internet, "
     "first 10 TB; cloud-cost-557.pages.dev, 2026-06-10)",
 }
@@ -333,9 +338,11 @@ def render(figures: dict[str, Any]) -> str:
     dollars = _table(["per 1,000 uploads", *_header()], bill)
     return "\n\n".join(
         [
-            f"Figures measured {figures['measured']}; prices read {PRICES_READ}, {PRICES_REGION}, list prices"
-            " without free tiers.",
-            f"What one upload uses, from minting its token to reading its decision: {_scenarios()}.",
+            _prose(
+                f"Figures measured {figures['measured']}; prices read {PRICES_READ}, {PRICES_REGION}, list"
+                " prices without free tiers."
+            ),
+            _prose(f"What one upload uses, from minting its token to reading its decision: {_scenarios()}."),
             counts,
             "What 1,000 of them cost:",
             dollars,
@@ -358,9 +365,7 @@ def _scenarios() -> str:
 
 
 def _fixed(figures: dict[str, Any]) -> str:
-    cleanup = Usage()
-    cleanup.add(figures["steps"]["cleanup run, nothing expired"], ASSUME.runs_per_month, ASSUME.cleanup_ms)
-    cleanup_usd = sum(cleanup.costs().values()) + PRICES["events"].of(ASSUME.runs_per_month)
+    cleanup_usd = _cleanup_usd(figures)
     alarms = figures["alarms"]
     metrics = figures["custom_metrics"]
     rows = [
@@ -387,12 +392,19 @@ def _fixed(figures: dict[str, Any]) -> str:
     return _table(["per month", "forwarding off", "forwarding on"], rows)
 
 
+def _cleanup_usd(figures: dict[str, Any]) -> float:
+    """A month of scheduled cleanup runs with nothing to do, and its schedule's events at most."""
+    cleanup = Usage()
+    cleanup.add(figures["steps"]["cleanup run, nothing expired"], ASSUME.runs_per_month, ASSUME.cleanup_ms)
+    return sum(cleanup.costs().values()) + PRICES["events"].of(ASSUME.runs_per_month)
+
+
 def _prices() -> str:
     rows = [
         [price.unit, _usd(price.usd) + (f" per {price.per:,.0f}" if price.per != 1 else ""), price.source]
         for price in PRICES.values()
     ]
-    sources = "\n".join(f"- {key}: {url}" for key, url in SOURCES.items())
+    sources = "\n".join(_prose(f"- {key}: {url}", "  ") for key, url in SOURCES.items())
     return _table(["what", "price (USD)", "source"], rows) + "\n\n" + sources
 
 
@@ -419,13 +431,70 @@ def _assumptions(figures: dict[str, Any]) -> str:
         f"DynamoDB items of at most 1 KB (the largest measured: {figures['largest_item_bytes']} bytes);",
         "no retries, no rejected uploads, no API responses' data transfer (a few KB each); GB is 2^30 bytes.",
     ]
-    return "\n".join(f"- {item}" for item in items)
+    return "\n".join(_prose(f"- {item}", "  ") for item in items)
 
 
-def write_doc(text: str, path: Path = DOC) -> None:
-    page = path.read_text()
-    start, end = page.index(BEGIN) + len(BEGIN), page.index(END)
-    path.write_text(page[:start] + "\n\n" + text + "\n\n" + page[end:])
+def summary(figures: dict[str, Any]) -> str:
+    """The short version, for docs/deploying.md."""
+    totals = {(kind, on): 1000 * sum(usage(figures, kind, on).costs().values()) for kind, on in COLUMNS}
+    transfer = {
+        (kind, on): 1000 * usage(figures, kind, on).costs()["Data transfer to api.video"]
+        for kind, on in COLUMNS
+    }
+    rows = [
+        [
+            f"files of {_size(ASSUME.small_file_bytes)}, one presigned POST each",
+            f"about {_about(totals['small', False])}",
+            f"about {_about(totals['small', True])}, {_about(transfer['small', True])} of it the bytes sent"
+            " to api.video",
+        ],
+        [
+            f"files of {_size(ASSUME.large_file_bytes)}, multipart in {ASSUME.uppy_part_bytes // MIB} MiB"
+            " parts",
+            f"about {_about(totals['large', False])}",
+            f"about {_about(totals['large', True])}, {_about(transfer['large', True])} of it the bytes sent"
+            " to api.video",
+        ],
+    ]
+    alarms, metrics = figures["alarms"], figures["custom_metrics"]
+    monthly = (
+        f"Storing the accepted files adds S3's {_usd(PRICES['s3_gb_month'].usd)} per GB-month (forwarded"
+        " files stay in the bucket too). Every month, whatever the traffic: the alarms"
+        f" ({_about(PRICES['alarm_month'].of(alarms['forwarding_off']))}, or"
+        f" {_about(PRICES['alarm_month'].of(alarms['forwarding_on']))} with forwarding), the cleanup schedule"
+        f" (about {_about(_cleanup_usd(figures))}), custom metrics (up to"
+        f" {_about(PRICES['metric_month'].of(metrics['forwarding_on']))}) and, with forwarding, the secret"
+        f" ({_about(PRICES['secret_month'].of(1))}). Cognito bills monthly active users, not uploads."
+    )
+    return (
+        f"Per 1,000 uploads, at {PRICES_REGION}'s prices read {PRICES_READ}:\n\n"
+        + _table(["per 1,000 uploads", "forwarding off", "forwarding on"], rows)
+        + "\n\n"
+        + _prose(monthly)
+    )
+
+
+def _prose(text: str, indent: str = "") -> str:
+    """A paragraph wrapped as the docs are (100 columns); `indent` continues a list item."""
+    return textwrap.fill(
+        text, width=100, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    )
+
+
+def _about(usd: float) -> str:
+    """Rounded for prose: $93, $2.78, $0.07."""
+    return f"${usd:,.0f}" if usd >= 10 else f"${usd:.2f}"
+
+
+#: Each page with a generated block, and what writes it.
+PAGES: dict[Path, Callable[[dict[str, Any]], str]] = {DOC: render, ROOT / "docs" / "deploying.md": summary}
+
+
+def write_doc(figures: dict[str, Any]) -> None:
+    for path, make in PAGES.items():
+        page = path.read_text()
+        start, end = page.index(BEGIN) + len(BEGIN), page.index(END)
+        path.write_text(page[:start] + "\n\n" + make(figures) + "\n\n" + page[end:])
 
 
 def doc_tables(path: Path = DOC) -> str:
@@ -440,10 +509,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.measure:
         save(measure())
-    text = render(load())
-    print(text)
+    figures = load()
+    print(render(figures))
     if args.write_doc:
-        write_doc(text)
+        write_doc(figures)
 
 
 if __name__ == "__main__":

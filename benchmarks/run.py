@@ -70,9 +70,9 @@ def main() -> None:
         print(table(title, results[key]))
     # The committed figures and docs/costs.md's tables move together (tests/unit/test_price.py).
     price.save(results["price_figures"])
+    price.write_doc(results["price_figures"])
     costs = price.render(results["price_figures"])
-    price.write_doc(costs)
-    print(f"\n## What uploads cost (benchmarks/price.py; also written to {price.DOC.name})\n\n{costs}")
+    print(f"\n## What uploads cost (benchmarks/price.py, also in docs/costs.md)\n\n{costs}")
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(
         f"\nwritten to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}"

@@ -15,6 +15,7 @@ import requests
 
 from local_stack import demo
 
+ROOT = Path(__file__).resolve().parents[2]
 #: What docs/deploying.md writes: usernames, no passwords.
 DEPLOYED = {
     "apiUrl": "https://abc123.execute-api.us-east-1.amazonaws.com",
@@ -97,3 +98,9 @@ def test_the_page_reads_only_what_config_json_holds() -> None:
     """app.js reads these keys of config.json and no other, so a deployed stack's file needs only them."""
     script = (demo.DEMO_DIR / "app.js").read_text()
     assert set(re.findall(r"state\.config\.(\w+)", script)) == {*demo.CONFIG_KEYS, "users"} - {"region"}
+
+
+def test_the_deploying_page_writes_every_key_the_page_needs() -> None:
+    section = (ROOT / "docs" / "deploying.md").read_text().split("## The demo page")[1].split("\n## ")[0]
+    for key in (*demo.CONFIG_KEYS, "users"):
+        assert f'"{key}"' in section, key
