@@ -9,7 +9,7 @@ PYTHON ?= $(if $(PY313_DIR),$(PY313_DIR)python3.13,$(error Python 3.13 (the Lamb
 SAM_ENV := PATH="$(CURDIR)/$(BIN):$(PY313_DIR):$$PATH" SAM_CLI_TELEMETRY=0
 PYTEST_WORKERS ?= 2
 
-.PHONY: dev test lint unit unit-orders integration e2e browser build deploy bench clean cleanup
+.PHONY: dev demo test lint unit unit-orders integration e2e browser build deploy bench clean cleanup
 
 $(VENV)/.local-installed: pyproject.toml
 	$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
@@ -48,6 +48,11 @@ $(CHROMIUM):
 dev: $(VENV)/.local-installed $(DEMO_INSTALLED) ## run the whole service locally (Ctrl-C stops it)
 	$(BIN)/python -m local_stack
 
+# The demo page alone, against a deployed stack: config.json written from its outputs (docs/deploying.md).
+DEMO_CONFIG ?= demo/config.json
+demo: $(VENV)/.local-installed $(DEMO_INSTALLED) ## the demo page at http://localhost:5173/demo/ against a deployed stack
+	$(BIN)/python -m local_stack.demo $(DEMO_CONFIG)
+
 cleanup: $(VENV)/.local-installed ## run the cleanup function once against the running `make dev` stack
 	$(BIN)/python -m local_stack invoke CleanupFunction events/cleanup.json
 
@@ -83,7 +88,7 @@ lint: $(VENV)/.dev-installed $(SCAN)/.installed ## ruff, mypy, cfn-lint, sam val
 	$(SCAN)/bin/checkov --file template.yaml --framework cloudformation --skip-download --quiet --compact
 	$(MAKE) build
 
-bench: $(VENV)/.dev-installed ## cold start, DynamoDB cost, warm latency, built size: one table + benchmarks/results.json
+bench: $(VENV)/.dev-installed ## cold start, DynamoDB cost, warm latency, built size, what uploads cost: tables + benchmarks/results.json, price_figures.json, docs/costs.md
 	$(SAM_ENV) $(BIN)/python benchmarks/run.py
 
 build: $(VENV)/.dev-installed

@@ -54,14 +54,17 @@ class Tally:
 
 
 class Harness:
-    def __init__(self) -> None:
+    def __init__(self, parameters: dict[str, str] | None = None) -> None:
         from local_stack.functions import FunctionSpec, LambdaFunction, function_specs
         from local_stack.provision import Provisioner
         from local_stack.template import Resolver, load_template
 
         template = load_template()
         provisioner = Provisioner(
-            template, Resolver.parameter_values(template, PARAMETERS), "us-east-1", "bench"
+            template,
+            Resolver.parameter_values(template, {**PARAMETERS, **(parameters or {})}),
+            "us-east-1",
+            "bench",
         )
         self.resources = provisioner.provision_all()
         specs = function_specs(template, provisioner.resolver)

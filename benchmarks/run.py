@@ -17,6 +17,7 @@ import cost
 import forwarding
 import latency
 import multipart
+import price
 import size
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -46,6 +47,7 @@ def main() -> None:
     results["built_size"] = size.measure()
     results.update(forwarding.measure(rounds=int(os.environ.get("FORWARD_ROUNDS", forwarding.ROUNDS))))
     results.update(multipart.measure(rounds=int(os.environ.get("MULTIPART_ROUNDS", multipart.ROUNDS))))
+    results["price_figures"] = price.measure()
     results["seconds"] = round(time.time() - started)
     print(
         table(
@@ -66,6 +68,11 @@ def main() -> None:
         print(table(title, results[key]))
     for key, title in multipart.TABLES.items():
         print(table(title, results[key]))
+    # The committed figures and docs/costs.md's tables move together (tests/unit/test_price.py).
+    price.save(results["price_figures"])
+    price.write_doc(results["price_figures"])
+    costs = price.render(results["price_figures"])
+    print(f"\n## What uploads cost (benchmarks/price.py, also in docs/costs.md)\n\n{costs}")
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(
         f"\nwritten to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}"

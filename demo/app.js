@@ -84,7 +84,11 @@ async function signIn(username, password) {
     }),
   });
   if (!response.ok) throw await problem(response);
-  return (await response.json()).AuthenticationResult.IdToken;
+  const answer = await response.json();
+  // A user an administrator created must set a password first (Cognito's NEW_PASSWORD_REQUIRED):
+  // `aws cognito-idp admin-set-user-password --permanent` does it (docs/deploying.md).
+  if (!answer.AuthenticationResult) throw new Error(`Cognito asks for ${answer.ChallengeName}: give the user a permanent password`);
+  return answer.AuthenticationResult.IdToken;
 }
 
 async function api(method, path, body, auth = true) {
@@ -302,13 +306,15 @@ async function main() {
     say(`Could not read config.json: ${error.message}`, true);
     return;
   }
-  for (const user of state.config.users) {
+  const users = state.config.users ?? []; // a deployed stack's config.json may name none
+  for (const user of users) {
     $("#usernames").append(new Option(user.username, user.username));
   }
-  $("#username").value = state.config.users[0]?.username ?? "";
-  const fillPassword = () => {  // a demo user's; anyone else types their own
-    const user = state.config.users.find((u) => u.username === $("#username").value);
-    if (user) $("#password").value = user.password;
+  $("#username").value = users[0]?.username ?? "";
+  const fillPassword = () => {
+    // The local stack's demo users come with their passwords; anyone else types their own.
+    const user = users.find((u) => u.username === $("#username").value);
+    if (user?.password) $("#password").value = user.password;
   };
   $("#username").addEventListener("input", fillPassword);
   fillPassword();
@@ -344,7 +350,7 @@ async function main() {
   };
   $("#revoke-button").addEventListener("click", act(revoke, "Revoking"));
   $("#copy-button").addEventListener("click", act(copyToken, "Copying"));
-  say("Sign in as a demo user.");
+  say(`Sign in (API ${state.config.apiUrl}).`);
 }
 
 main();

@@ -2,16 +2,26 @@
 and the stack's public settings (Cognito endpoint, client id, demo users) as `config.json`.
 
 Only GET and HEAD, only files under demo/ (never node_modules but the few named in VENDOR).
+
+`python -m local_stack.demo [demo/config.json]` (`make demo`) serves the same page on its own, at
+`http://localhost:5173/demo/`, with `config.json` read from that file: the page against a deployed
+stack (docs/deploying.md writes the file from the stack's outputs).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import signal
+import sys
+import threading
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from local_stack.http_handler import OneHandlerPerRequest, Server
 from local_stack.template import ROOT
 
 DEMO_DIR = ROOT / "demo"
@@ -36,6 +46,13 @@ CONTENT_TYPES = {
 }
 #: What the page's own folder may serve (package.json, the lock file and node_modules are not pages).
 PAGE_FILES = {"index.html", "app.js", "style.css"}
+#: What the page reads from `config.json` (app.js), each a non-empty string; `users` is optional.
+CONFIG_KEYS = ("apiUrl", "awsEndpoint", "region", "userPoolClientId")
+#: The file `python -m local_stack.demo` reads by default (git ignores it).
+CONFIG_FILE = DEMO_DIR / "config.json"
+#: The template's default CorsAllowedOrigins is http://localhost:5173 (Vite's port): the page served
+#: there needs no change to the stack.
+DEFAULT_PORT = 5173
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -102,3 +119,119 @@ def _text(status: int, message: str, extra: dict[str, str] | None = None) -> Ans
         {"content-type": "application/json", **(extra or {})},
         json.dumps({"message": message}).encode(),
     )
+
+
+class ConfigError(Exception):
+    """A config.json the page could not work with; the message says what to fix."""
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The page's settings for a deployed stack: `apiUrl`, `awsEndpoint` (Cognito's endpoint,
+    https://cognito-idp.<region>.amazonaws.com/), `region`, `userPoolClientId`, and `users`, the
+    usernames the sign-in form offers (a `password` in them is optional: the form asks)."""
+    try:
+        config = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path} does not exist: write it from the stack's outputs (docs/deploying.md)"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path} holds {type(config).__name__}, not an object")
+    missing = [key for key in CONFIG_KEYS if not isinstance(config.get(key), str) or not config[key]]
+    if missing:
+        raise ConfigError(f"{path} needs {', '.join(missing)} (docs/deploying.md)")
+    users = config.setdefault("users", [])
+    if not isinstance(users, list) or not all(
+        isinstance(user, dict) and isinstance(user.get("username"), str) and user["username"]
+        for user in users
+    ):
+        raise ConfigError(f'{path}: users must be a list of {{"username": "..."}}')
+    return config
+
+
+class DemoServer:
+    """The demo page alone (no API, no emulator) on host:port, `config.json` as given."""
+
+    def __init__(self, config: dict[str, Any], host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
+        site = DemoSite()
+        site.config = config
+
+        class Handler(OneHandlerPerRequest):
+            server_version = "upload-tokens-demo"
+
+            def do_HEAD(self) -> None:
+                self._handle()
+
+            def _handle(self) -> None:
+                if urlsplit(self.path).path == "/":
+                    self._send(308, {"location": PREFIX})
+                elif not site.serve(self):
+                    self._send(404, {"content-type": "application/json"}, b'{"message": "Not Found"}')
+
+            def _send(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
+                self.send_response(status)
+                for name, value in {**headers, "content-length": str(len(body))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+        self._server = Server((host, port), Handler)
+        self.port = int(self._server.server_address[1])
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-page", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m local_stack.demo", description="The demo page against a deployed stack."
+    )
+    parser.add_argument("config", nargs="?", type=Path, default=CONFIG_FILE, help="default: demo/config.json")
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", DEFAULT_PORT)))
+    args = parser.parse_args(argv)
+    try:
+        config = read_config(args.config)
+    except ConfigError as error:
+        print(f"demo page: {error}", file=sys.stderr)
+        return 1
+    if not all((DEMO_DIR / file).is_file() for file in VENDOR.values()):
+        print("demo page: Uppy is not installed: run `npm ci` in demo/ (make demo does)", file=sys.stderr)
+        return 1
+    try:
+        server = DemoServer(config, args.host, args.port)
+    except OSError as error:
+        print(
+            f"demo page: {args.host}:{args.port}: {error.strerror}; DEMO_PORT=... moves it", file=sys.stderr
+        )
+        return 1
+    origin = f"http://{'localhost' if args.host in ('127.0.0.1', 'localhost') else args.host}:{server.port}"
+    print(
+        f"demo page  {origin}/demo/   (API {config['apiUrl']})\n"
+        f"The stack's CorsAllowedOrigins must include {origin}. Ctrl-C stops it.",
+        flush=True,
+    )
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    server.start()
+    try:
+        stopping.wait()
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

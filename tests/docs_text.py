@@ -115,6 +115,8 @@ def make_recipe(target: str) -> list[str]:
 #: The pages whose bash blocks are examples to run against a fresh `make dev`, in this order, in one
 #: shell: large-uploads.md goes on in the shell of http-api.md's examples.
 EXAMPLE_PAGES = [ROOT / "docs" / "http-api.md", ROOT / "docs" / "large-uploads.md"]
+#: The pages whose commands address a deployed stack on AWS (no local stack can run them).
+AWS_PAGES = [ROOT / "docs" / "deploying.md", ROOT / "docs" / "operations.md"]
 
 
 @dataclass(frozen=True)
