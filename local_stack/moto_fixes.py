@@ -21,8 +21,9 @@ bucket's CORS headers, where S3 sends all three: the browser cannot read what S3
 and Uppy 5 waits for the ETag forever. `post_object_answers_like_s3` adds them.
 
 moto answers a part, a part copy or a completion for a multipart upload it no longer holds (aborted,
-completed, never started) with a 500 and a `KeyError` traceback; S3 answers 404 `NoSuchUpload`, as
-moto already does for ListParts and AbortMultipartUpload. `unknown_uploads_are_no_such_upload`
+completed, never started) with a 500 and a `KeyError` traceback, and a part that races its upload's
+abort with a 500 too (its ETag read from a buffer the abort closed); S3 answers 404 `NoSuchUpload`,
+as moto already does for ListParts and AbortMultipartUpload. `unknown_uploads_are_no_such_upload`
 answers as S3 does (a client racing a revocation that aborted its upload sees S3's refusal).
 
 `snapshot_only_touched_items` keeps moto's semantics (all or nothing) with a snapshot of only the
@@ -250,18 +251,32 @@ def post_object_answers_like_s3(undo: ExitStack) -> None:
 @mend
 def unknown_uploads_are_no_such_upload(undo: ExitStack) -> None:
     """UploadPart, UploadPartCopy and CompleteMultipartUpload of an upload moto does not hold: 404
-    NoSuchUpload, as S3 answers (moto: a KeyError, a 500)."""
+    NoSuchUpload, as S3 answers (moto: a KeyError, a 500). And one upload's operations one at a time,
+    a part's ETag taken before an abort may close its buffer (moto read a closed file: a 500)."""
+    locks: dict[str, threading.Lock] = {}
+    guard = threading.Lock()
+
+    def lock_of(multipart_id: str) -> threading.Lock:
+        with guard:
+            return locks.setdefault(multipart_id, threading.Lock())
 
     def checked(original: Any) -> Any:
         @functools.wraps(original)
         def operation(self: S3Backend, bucket_name: str, multipart_id: str, *args: Any, **kwargs: Any) -> Any:
-            if multipart_id not in self.get_bucket(bucket_name).multiparts:
-                raise NoSuchUpload(upload_id=multipart_id)
-            return original(self, bucket_name, multipart_id, *args, **kwargs)
+            with lock_of(multipart_id):
+                if multipart_id not in self.get_bucket(bucket_name).multiparts:
+                    raise NoSuchUpload(upload_id=multipart_id)
+                result = original(self, bucket_name, multipart_id, *args, **kwargs)
+                if isinstance(result, FakeKey):
+                    _ = result.etag  # read (and kept) while the part's buffer is surely open
+                if multipart_id not in self.get_bucket(bucket_name).multiparts:  # completed, aborted
+                    with guard:
+                        locks.pop(multipart_id, None)
+                return result
 
         return operation
 
-    for name in ("upload_part", "upload_part_copy", "complete_multipart_upload"):
+    for name in ("upload_part", "upload_part_copy", "complete_multipart_upload", "abort_multipart_upload"):
         replace(undo, S3Backend, name, checked(getattr(S3Backend, name)))
 
 

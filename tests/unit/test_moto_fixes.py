@@ -4,6 +4,7 @@ and each is undone when its last holder lets go (no test leaves moto mended for 
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -24,6 +25,7 @@ from local_stack.emulator import Emulator
 from local_stack.moto_fixes import snapshot_only_touched_items, stop_tracking_instances
 from local_stack.patching import Mend, replace
 from local_stack.powertools_fixes import route_state_per_thread
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -364,3 +366,43 @@ def test_a_mend_stays_while_anyone_holds_it_and_goes_with_its_last_holder() -> N
     assert (Toy.value, mend.installed, installs) == ("mended", True, ["installed"])
     second.__exit__(None, None, None)
     assert (Toy.value, mend.installed) == ("original", False)
+
+
+def test_a_part_racing_its_uploads_abort_is_stored_or_refused_never_a_500(
+    s3: Any, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the emulator over HTTP: the abort arrives while the part is being stored (as when a
+    revocation aborts an upload whose parts are in flight). moto read the part's ETag from a buffer
+    the abort had closed (a 500); S3 keeps one upload's operations apart."""
+    s3.create_bucket(Bucket="raced")
+    upload_id = s3.create_multipart_upload(Bucket="raced", Key="k")["UploadId"]
+    aborts: list[int] = []
+    store = FakeMultipart.set_part
+
+    def store_then_abort(self: FakeMultipart, part_id: int, value: bytes) -> FakeKey:
+        key = store(self, part_id, value)
+        other = boto3.client(
+            "s3",
+            endpoint_url=emulator.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="t",
+            aws_secret_access_key="t",
+        )
+        abort = threading.Thread(
+            target=lambda: aborts.append(
+                other.abort_multipart_upload(Bucket="raced", Key="k", UploadId=upload_id)["ResponseMetadata"][
+                    "HTTPStatusCode"
+                ]
+            )
+        )
+        abort.start()
+        abort.join(timeout=2)  # with the part's operation in progress, the abort waits for it
+        return key
+
+    monkeypatch.setattr(FakeMultipart, "set_part", store_then_abort)
+
+    answer = s3.upload_part(Bucket="raced", Key="k", UploadId=upload_id, PartNumber=1, Body=b"x" * 1024)
+
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200 and answer["ETag"]
+    eventually(lambda: aborts, what="the abort answered", timeout=30)
+    assert aborts == [204]
