@@ -56,6 +56,10 @@ window.fetch = async (input, init) => {
   if (!response.ok && state.config && url.startsWith(`${state.config.apiUrl}/uploads/`)) {
     const body = await response.clone().json().catch(() => null);
     if (body?.title) state.refusals.push({ url: decodeURIComponent(url), sent: String(init?.body ?? ""), body });
+    // The uploader is the first to hear that its token ended (revoked elsewhere, expired): before
+    // Uppy sees the answer, the page stops the token's uploads and says why, in the service's words.
+    const ended = response.status === 404 && body?.title?.match(/^The upload token (was revoked|expired|has ended)/);
+    if (ended) tokenEnded(ended[1] === "was revoked" ? "revoked" : "expired", body.title);
   }
   return response;
 };
@@ -243,14 +247,14 @@ async function poll() {
   try {
     const view = await api("GET", `/upload-tokens/${encodeURIComponent(token)}`);
     if (token !== state.token.token) return; // a newer token was minted meanwhile
-    if (view.status === "TIMED_OUT") tokenEnded("expired", `The token expired at ${view.expiresAt}.`);
-    if (view.status === "FULL_UPLOAD") tokenEnded("used up", "The token took every upload it allows.");
+    if (view.status === "TIMED_OUT") tokenEnded("expired", `The upload token expired at ${view.expiresAt}.`);
+    if (view.status === "FULL_UPLOAD") tokenEnded("used up", "The upload token took every upload it allows.");
     render(view);
   } catch (error) {
     if (error.status === 404) {
       // A revoked token is gone from the API at once (its open uploads are REJECTED, "token revoked").
       clearInterval(state.poll);
-      tokenEnded("revoked", "The token was revoked: the service refuses its uploads.");
+      tokenEnded("revoked", "The upload token was revoked.");
       $("#decisions").dataset.stale = "revoked";
       $("#decisions").createCaption().textContent =
         "As last seen before the token was revoked: the service has since rejected its open uploads (token revoked).";
@@ -273,7 +277,7 @@ function showToken(minted) {
   clearTimeout(state.expiry);
   if (minted.expiresAt) {
     const left = Date.parse(minted.expiresAt) - Date.now();
-    state.expiry = setTimeout(() => tokenEnded("expired", `The token expired at ${minted.expiresAt}.`), left);
+    state.expiry = setTimeout(() => tokenEnded("expired", `The upload token expired at ${minted.expiresAt}.`), left);
   }
 }
 
@@ -282,6 +286,7 @@ async function mint() {
   const rules = await api("GET", `/uploads/${encodeURIComponent(minted.token)}`, undefined, false);
   showToken(minted);
   startUppy(minted.token, rules);
+  say("Token minted. Drop files on the dashboard, then upload.");
   clearInterval(state.poll);
   state.poll = setInterval(poll, 1000);
   await poll();
@@ -290,7 +295,7 @@ async function mint() {
 async function revoke() {
   await api("DELETE", `/upload-tokens/${encodeURIComponent(state.token.token)}`);
   clearInterval(state.poll);
-  tokenEnded("revoked", "You revoked the token: the service refuses its uploads.");
+  tokenEnded("revoked", "You revoked the upload token.");
 }
 
 async function copyToken() {
@@ -336,7 +341,6 @@ async function main() {
     event.preventDefault();
     try {
       await mint();
-      say("Token minted. Drop files on the dashboard, then upload.");
     } catch (error) {
       say(`Minting failed: ${error.message}`, true);
     }

@@ -107,7 +107,7 @@ def sign_in_and_mint(page: Any, stack: Stack, uppy: str, user: User, ttl: int | 
     if ttl is not None:
         page.locator("#ttl").fill(str(ttl))
     page.get_by_role("button", name="Mint a token").click()
-    page.wait_for_selector("#token-status:has-text('Expires at')")
+    page.wait_for_selector("#status:has-text('Token minted')")
 
 
 def token_in_page(page: Any) -> str:

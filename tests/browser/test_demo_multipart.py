@@ -199,7 +199,7 @@ def test_large_files_go_multipart_pause_resume_and_a_revoked_token_is_refused(
 
     # then the page stops it at once and says why: the file is taken off the uploader (its requests
     # aborted), the token marked revoked, no retry offered; the first file keeps its tile
-    page.wait_for_selector("#status.error:has-text('The token was revoked')")
+    page.wait_for_selector("#status.error:has-text('The upload token was revoked.')")
     assert revocations == [204]
     assert f"Stopped: {revoked.name}." in page.locator("#status").inner_text()
     assert page.evaluate("window.uppy.getFiles().map((file) => file.name)") == ["big.mp4"]

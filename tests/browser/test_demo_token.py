@@ -43,7 +43,7 @@ def test_the_whole_token_is_copied_and_the_page_revokes_it(stack: Stack, browser
     page.get_by_role("button", name="Revoke").click()
 
     # then the page says so, takes no more files, and the service refuses the token
-    page.wait_for_selector("#status.error:has-text('You revoked the token')")
+    page.wait_for_selector("#status.error:has-text('You revoked the upload token.')")
     assert page.get_by_role("button", name="Revoke").is_disabled()
     page.wait_for_selector(".uppy-Dashboard[aria-disabled='true'], .uppy-Dashboard--isDisabled")
     assert requests.get(f"{stack.api}/uploads/{token}", timeout=30).json()["title"] == (
@@ -88,10 +88,10 @@ def test_an_expired_token_says_it_expired_and_stops_its_uploads(
     page.locator("#decisions tr[data-file-name='slow.mp4'][data-status='PENDING']").wait_for()
 
     # when the token's time is up
-    page.wait_for_selector("#token-status:has-text('The token expired')")
+    page.wait_for_selector("#token-status:has-text('The upload token expired')")
 
     # then the page says when, in the service's words, stopped the file and takes no more
-    assert page.locator("#token-status").inner_text() == f"The token expired at {expires_at}."
+    assert page.locator("#token-status").inner_text() == f"The upload token expired at {expires_at}."
     said = page.locator("#status").inner_text()
     assert "Stopped: slow.mp4." in said and "Mint a new token" in said, said
     assert page.evaluate("window.uppy.getFiles().length") == 0

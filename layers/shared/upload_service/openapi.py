@@ -78,7 +78,7 @@ TOKEN_PARAMETER = {
     "name": "uploadToken",
     "in": "path",
     "required": True,
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "pattern": "^to[0-9A-Za-z]{22}$"},
     "description": "The token (`to` + 22 base62 characters).",
 }
 
