@@ -48,6 +48,7 @@ def serve(stack_file: Path) -> NoReturn:
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>`: where every thread is, in the log
     exit_code = 0
     try:
         info = stack.start()

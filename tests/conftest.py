@@ -100,8 +100,14 @@ def running_stack(workdir: Path, parameters: str) -> Iterator[Stack]:
         try:
             exit_code = process.wait(timeout=PATIENCE)  # in-flight invocations finish first
         except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)  # every thread's stack into the log, then stop it
+            time.sleep(2)
             process.kill()
-            raise
+            log.close()
+            raise AssertionError(
+                f"the local stack did not stop within {PATIENCE:g} s; its log ends:\n"
+                + (workdir / "stack.log").read_text()[-6000:]
+            ) from None
         finally:
             log.close()
         assert exit_code == 0, (workdir / "stack.log").read_text()[-2000:]
