@@ -1,5 +1,7 @@
 """Where Powertools assumes one request per process, which the local stack does not give it.
 
+`logger_keys_per_thread` does the same for the Logger's keys (below).
+
 Powertools' event handler keeps the request being resolved in class attributes of `BaseRouter`
 (`current_event`, `lambda_context`): one per process, which on AWS is one request at a time per
 execution environment. The local stack runs every function's invocations as threads of one
@@ -15,9 +17,10 @@ import threading
 from contextlib import ExitStack
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
-from local_stack.patching import mend
+from local_stack.patching import mend, replace
 
 
 class _PerThread:
@@ -61,3 +64,12 @@ def route_state_per_thread(undo: ExitStack) -> None:
     # `BaseRouter.current_event = ...` (class-level) goes through the metaclass's data descriptor
     BaseRouter.__class__ = type("PerThreadRouterMeta", (metaclass,), state)  # type: ignore[method-assign]
     undo.callback(put_back)
+
+
+@mend
+def logger_keys_per_thread(undo: ExitStack) -> None:
+    """The keys Powertools' Logger appends for an invocation (its Lambda context, its correlation id),
+    per thread: `inject_lambda_context` appends them to the one Logger of the process, so two
+    functions invoked at once in the local stack logged each other's `function_name`."""
+    replace(undo, Logger, "append_keys", Logger.thread_safe_append_keys)
+    replace(undo, Logger, "remove_keys", Logger.thread_safe_remove_keys)

@@ -20,7 +20,7 @@ import boto3
 from local_stack.emulator import Emulator
 from local_stack.functions import LAYER_PATHS, FunctionSpec, LambdaFunction, function_specs
 from local_stack.gateway import BoundRoute, Gateway, JwtAuthorizer
-from local_stack.powertools_fixes import route_state_per_thread
+from local_stack.powertools_fixes import logger_keys_per_thread, route_state_per_thread
 from local_stack.provision import Provisioned, Provisioner
 from local_stack.template import ROOT, Resolver, load_template
 from local_stack.video_double import VideoDouble
@@ -99,7 +99,8 @@ class LocalStack:
     mends: ExitStack = field(default_factory=ExitStack)
 
     def start(self) -> dict[str, Any]:
-        self.mends.enter_context(route_state_per_thread.held())  # functions run as threads here
+        for each in (route_state_per_thread, logger_keys_per_thread):  # functions run as threads here
+            self.mends.enter_context(each.held())
         self.emulator = Emulator(self.host, self.aws_port)
         with listening_on(self.aws_port, "AWS_PORT"):
             self.emulator.start()

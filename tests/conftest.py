@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from local_stack.functions import FunctionSpec, LambdaFunction
-from local_stack.powertools_fixes import route_state_per_thread
+from local_stack.powertools_fixes import logger_keys_per_thread, route_state_per_thread
 from local_stack.template import load_template
 from tests.isolation import ProcessState, clear_process_caches
 from tests.waiting import PATIENCE
@@ -270,7 +270,7 @@ def invoke(lambda_env: dict[str, str]) -> Iterator[Callable[[str, dict[str, Any]
         result: dict[str, Any] = functions[function].invoke(event)
         return result
 
-    with route_state_per_thread.held():
+    with route_state_per_thread.held(), logger_keys_per_thread.held():
         yield call
 
 

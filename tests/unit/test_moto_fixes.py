@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from botocore.exceptions import ClientError
 from moto import mock_aws
@@ -24,7 +25,7 @@ from local_stack import moto_fixes
 from local_stack.emulator import Emulator
 from local_stack.moto_fixes import snapshot_only_touched_items, stop_tracking_instances
 from local_stack.patching import Mend, replace
-from local_stack.powertools_fixes import route_state_per_thread
+from local_stack.powertools_fixes import logger_keys_per_thread, route_state_per_thread
 from tests.waiting import eventually
 
 
@@ -320,14 +321,25 @@ def test_parts_and_completions_of_an_upload_s3_does_not_hold_are_no_such_upload(
 
 
 #: Every class a mend of the local stack changes.
-MENDED_CLASSES = (BaseModel, DynamoDBBackend, FakeKey, FakeMultipart, S3Backend, S3Response, BaseRouter)
+MENDED_CLASSES = (
+    BaseModel,
+    DynamoDBBackend,
+    FakeKey,
+    FakeMultipart,
+    S3Backend,
+    S3Response,
+    BaseRouter,
+    Logger,
+)
 
 
 def class_attributes() -> dict[tuple[str, str], Any]:
     return {(owner.__name__, name): value for owner in MENDED_CLASSES for name, value in vars(owner).items()}
 
 
-@pytest.mark.parametrize("each", [*moto_fixes.ALL, route_state_per_thread], ids=lambda each: each.name)
+@pytest.mark.parametrize(
+    "each", [*moto_fixes.ALL, route_state_per_thread, logger_keys_per_thread], ids=lambda each: each.name
+)
 def test_a_mend_puts_the_library_back_as_it_found_it(each: Mend) -> None:
     # given the libraries as they are now (another holder in this process may hold the same mend:
     # the tests' in-process invocations hold Powertools' for the session), and the mend's own change
