@@ -54,7 +54,11 @@ def serve(stack_file: Path) -> NoReturn:
         info = stack.start()
         write_stack_file(info, stack_file)
         print(banner(info, stack_file), flush=True)
-        stopping.wait()
+        # Waited for in short steps: a signal that the kernel delivers to another thread only sets
+        # a flag, which the main thread acts on when it next runs Python code. A wait with no timeout
+        # never does (Ctrl-C was lost now and then, under load: the stack did not stop).
+        while not stopping.wait(timeout=0.2):
+            pass
     except PortInUse as busy:
         print(f"\nmake dev: {busy}", file=sys.stderr, flush=True)
         exit_code = 1
