@@ -92,9 +92,25 @@ def test_bucket_is_private_encrypted_tls_only_and_tidied() -> None:
     assert rules["expire-stray-uploads"]["Prefix"] == "uploads/"
     assert props["CorsConfiguration"]["CorsRules"][0]["AllowedOrigins"] == {"Ref": "CorsAllowedOrigins"}
     (policy,) = resources("AWS::S3::BucketPolicy").values()
-    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert deny["Effect"] == "Deny"
-    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    denied = {
+        statement["Sid"]: statement for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    }
+    assert denied["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert all(statement["Effect"] == "Deny" for statement in denied.values())
+
+
+def test_the_bucket_refuses_every_request_not_signed_with_sigv4() -> None:
+    """S3 refuses SigV2 on buckets created since June 2020; the policy says so for any bucket, so a
+    client (or a presigned target) signed otherwise fails on every deployment alike."""
+    (policy,) = resources("AWS::S3::BucketPolicy").values()
+    (sigv4,) = [
+        statement
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Sid"] == "DenyOtherThanSigV4"
+    ]
+    assert (sigv4["Effect"], sigv4["Principal"], sigv4["Action"]) == ("Deny", "*", "s3:*")
+    assert sigv4["Condition"] == {"StringNotEquals": {"s3:signatureversion": "AWS4-HMAC-SHA256"}}
+    assert {"Fn::Sub": "${UploadsBucket.Arn}/*"} in sigv4["Resource"]
 
 
 def test_processing_queue_has_a_dlq_and_partial_batch_responses() -> None:

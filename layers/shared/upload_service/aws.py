@@ -29,6 +29,10 @@ CLIENT_CONFIG = Config(
     read_timeout=5,
     tcp_keepalive=True,
 )
+#: What each service's client adds. S3 signs with SigV4 whatever the region: botocore would presign
+#: POSTs and URLs with SigV2 in us-east-1 and eu-west-1, which S3 refuses on every bucket created
+#: since June 2020 (and the bucket's policy refuses: template.yaml, DenyOtherThanSigV4).
+SERVICE_CONFIG = {"s3": Config(signature_version="s3v4")}
 
 #: Error codes botocore's standard mode retries as throttling (and so still may raise afterwards).
 THROTTLING_CODES = frozenset(
@@ -55,7 +59,8 @@ RETRY_AFTER_SECONDS = 1
 @cache
 def client(service: str) -> Any:
     """One client per service and process (clients are thread-safe and costly to build)."""
-    return boto3.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+    config = CLIENT_CONFIG.merge(SERVICE_CONFIG[service]) if service in SERVICE_CONFIG else CLIENT_CONFIG
+    return boto3.client(service, config=config)  # type: ignore[call-overload]
 
 
 def dynamodb() -> DynamoDBClient:
