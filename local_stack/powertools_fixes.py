@@ -14,6 +14,7 @@ concurrently in one process holds it (the local stack, the tests' in-process inv
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from contextlib import ExitStack
 from typing import Any
 
@@ -71,5 +72,12 @@ def logger_keys_per_thread(undo: ExitStack) -> None:
     """The keys Powertools' Logger appends for an invocation (its Lambda context, its correlation id),
     per thread: `inject_lambda_context` appends them to the one Logger of the process, so two
     functions invoked at once in the local stack logged each other's `function_name`."""
-    replace(undo, Logger, "append_keys", Logger.thread_safe_append_keys)
-    replace(undo, Logger, "remove_keys", Logger.thread_safe_remove_keys)
+
+    def append_keys(self: Logger, **keys: object) -> None:
+        self.thread_safe_append_keys(**keys)
+
+    def remove_keys(self: Logger, keys: Iterable[str]) -> None:
+        self.thread_safe_remove_keys(keys)
+
+    replace(undo, Logger, "append_keys", append_keys)
+    replace(undo, Logger, "remove_keys", remove_keys)

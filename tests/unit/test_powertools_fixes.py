@@ -4,6 +4,8 @@ environment on AWS (a process) is per thread in the local stack, where invocatio
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -12,6 +14,7 @@ from aws_lambda_powertools import Logger
 
 from local_stack.functions import LambdaContext
 from local_stack.powertools_fixes import logger_keys_per_thread
+from tests.conftest import ROOT
 
 
 def two_invocations_at_once(logger: Logger) -> None:
@@ -33,8 +36,8 @@ def two_invocations_at_once(logger: Logger) -> None:
         thread.join(timeout=30)
 
 
-def logged_function_names(capsys: pytest.CaptureFixture[str]) -> list[str]:
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+def function_names_in(output: str) -> list[str]:
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     return sorted(line["function_name"] for line in lines if line["message"] == "working")
 
 
@@ -44,14 +47,20 @@ def test_two_invocations_at_once_log_their_own_function_names(capsys: pytest.Cap
     with logger_keys_per_thread.held():
         two_invocations_at_once(logger)
 
-    assert logged_function_names(capsys) == ["First", "Second"]
+    assert function_names_in(capsys.readouterr().out) == ["First", "Second"]
 
 
-def test_without_the_mend_one_invocation_logs_the_others_name(capsys: pytest.CaptureFixture[str]) -> None:
-    """What the mend is for: Powertools' keys are the process's, so the later context wins for both."""
-    logger = Logger(service="unmended")
+def test_without_the_mend_one_invocation_logs_the_others_name() -> None:
+    """What the mend is for: Powertools' keys are the process's, so the later context wins for both.
+    In a process of its own: this one may hold the mend (the in-process invocations of other tests)."""
+    script = (
+        "from aws_lambda_powertools import Logger\n"
+        "from tests.unit.test_powertools_fixes import two_invocations_at_once\n"
+        "two_invocations_at_once(Logger(service='unmended'))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
 
-    two_invocations_at_once(logger)
-
-    names = logged_function_names(capsys)
+    names = function_names_in(ran.stdout)
     assert len(names) == 2 and len(set(names)) == 1, names
