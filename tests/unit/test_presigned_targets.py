@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from moto import mock_aws
 
+from tests.isolation import clear_process_caches
 from upload_service import aws
 from upload_service.storage import Storage
 
@@ -25,7 +26,7 @@ def storage(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.setenv(name, region)
-    aws.client.cache_clear()
+    clear_process_caches()  # every cached client and Storage, not aws.client's alone
     with mock_aws():
         s3 = aws.client("s3")
         location = (
@@ -33,7 +34,7 @@ def storage(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
         )
         s3.create_bucket(Bucket=BUCKET, **location)
         yield Storage(BUCKET)
-    aws.client.cache_clear()
+    clear_process_caches()
 
 
 def test_a_presigned_post_is_sigv4(storage: Storage) -> None:
