@@ -141,9 +141,11 @@ def stub_script(function: str, event: dict[str, Any]) -> list[tuple[str, str, di
             ("dynamodb", "get_item", {"Item": _token_item(token, owner)}),
             ("s3", "get_object", {"Body": b"\x00\x00\x00\x18ftypmp42isom", "ContentLength": 16}),  # sniff
             ("dynamodb", "transact_write_items", {}),  # the decision
-            ("s3", "copy_object", {"CopyObjectResult": {"ETag": '"e1"'}}),
+            ("s3", "put_object_tagging", {}),  # accepted: no lifecycle rule expires it any more
+            ("s3-copy", "copy_object", {"CopyObjectResult": {"ETag": '"e1"'}}),  # delivered to media/
             ("s3", "delete_object", {}),  # the checked version, from where it landed
             ("s3", "head_object", {"Error": {"Code": "404"}}),  # no other version left (an error)
+            ("dynamodb", "update_item", {}),  # delivered: out of the open-uploads index
             ("dynamodb", "get_item", {"Item": _token_item(token, owner)}),  # full yet?
             ("dynamodb", "update_item", {}),  # event claim
             ("events", "put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}]}),
@@ -234,8 +236,8 @@ def child(function: str) -> None:
     event = json.loads((ROOT / "events" / f"{name}.json").read_text())
     stubs: dict[str, Stubber] = {}
     for service, operation, response in stub_script(function, event):
-        if service not in stubs:
-            stubs[service] = Stubber(aws.client(service))
+        if service not in stubs:  # "s3-copy": the S3 client of copies inside S3
+            stubs[service] = Stubber(aws.copy_client() if service == "s3-copy" else aws.client(service))
         if "Error" in response:
             code = response["Error"]["Code"]
             status = int(response["Error"].get("Status", code))

@@ -43,6 +43,7 @@ MEASURE_CHUNK_BYTES = 5 * MIB
 
 S3_PUT_CLASS = {
     "PutObject",
+    "PutObjectTagging",
     "PostObject",
     "CopyObject",
     "CreateMultipartUpload",

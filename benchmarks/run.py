@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cold_start
 import cost
+import delivery
 import forwarding
 import latency
 import multipart
@@ -47,6 +48,7 @@ def main() -> None:
     results["built_size"] = size.measure()
     results.update(forwarding.measure(rounds=int(os.environ.get("FORWARD_ROUNDS", forwarding.ROUNDS))))
     results.update(multipart.measure(rounds=int(os.environ.get("MULTIPART_ROUNDS", multipart.ROUNDS))))
+    results["delivery"] = delivery.measure(rounds=int(os.environ.get("DELIVERY_ROUNDS", delivery.ROUNDS)))
     results["price_figures"] = price.measure()
     results["seconds"] = round(time.time() - started)
     print(
@@ -68,6 +70,7 @@ def main() -> None:
         print(table(title, results[key]))
     for key, title in multipart.TABLES.items():
         print(table(title, results[key]))
+    print(table(delivery.TITLE, results["delivery"]))
     # The committed figures and docs/costs.md's tables move together (tests/unit/test_price.py).
     price.save(results["price_figures"])
     price.write_doc(results["price_figures"])

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any, NoReturn
 
+from local_stack.parameters import ParameterRefused
 from local_stack.stack import (
     DEFAULT_PORTS,
     STACK_FILE,
@@ -59,8 +60,8 @@ def serve(stack_file: Path) -> NoReturn:
         # never does (Ctrl-C was lost now and then, under load: the stack did not stop).
         while not stopping.wait(timeout=0.2):
             pass
-    except PortInUse as busy:
-        print(f"\nmake dev: {busy}", file=sys.stderr, flush=True)
+    except (PortInUse, ParameterRefused) as refused:  # CloudFormation would refuse these parameters
+        print(f"\nmake dev: {refused}", file=sys.stderr, flush=True)
         exit_code = 1
     finally:
         print("stopping local stack", file=sys.stderr, flush=True)

@@ -116,6 +116,7 @@ class LocalStack:
         cors = self._allow_demo_origin(template)
         parameters = Resolver.parameter_values(template, {**forwarding, **self.parameter_overrides, **cors})
         provisioner = Provisioner(template, parameters, self.region, self.stack_name)
+        provisioner.resolver.check_rules()  # before anything is made, as CloudFormation does
         resources = provisioner.provision_all()
         functions = function_specs(template, provisioner.resolver)
         environment = self._export_environment([spec.environment for spec in functions.values()])

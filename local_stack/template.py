@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from local_stack.parameters import check_constraints, check_rules
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
 NO_VALUE = object()
@@ -64,7 +66,12 @@ class Resolver:
         unknown = set(overrides) - set(values)
         if unknown:
             raise ValueError(f"unknown template parameters: {', '.join(sorted(unknown))}")
+        check_constraints(template, values)
         return values
+
+    def check_rules(self) -> None:
+        """The template's Rules hold for these parameters (ParameterRefused if not)."""
+        check_rules(self.template, self.resolve)
 
     def condition(self, name: str) -> bool:
         if name not in self._conditions:

@@ -38,6 +38,7 @@ def process_caches() -> dict[str, Any]:
     return {
         "config.get_settings": get_settings,
         "aws.client": aws.client,
+        "aws.copy_client": aws.copy_client,
         "data.table.default_store": table.default_store,
         "storage.default_storage": storage.default_storage,
         "outbound.session": outbound.session,

@@ -1,4 +1,5 @@
-"""Scheduled: time out expired tokens and delete what their unfinished uploads left behind."""
+"""Scheduled: time out expired tokens, settle the uploads the processor left unfinished (decide what
+landed in time, deliver what was accepted), expire the targets nothing reached."""
 
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -19,7 +20,16 @@ settings = get_settings()
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = expiry.clean_up(default_repository(), default_storage(), settings, datetime.now(UTC))
+    report = expiry.clean_up(
+        default_repository(),
+        default_storage(),
+        settings,
+        datetime.now(UTC),
+        lambda: context.get_remaining_time_in_millis() / 1000,
+    )
     metrics.add_metric(name="TokensTimedOut", unit=MetricUnit.Count, value=report.tokens_timed_out)
+    metrics.add_metric(name="DeliveriesOverdue", unit=MetricUnit.Count, value=report.deliveries_overdue)
+    metrics.add_metric(name="DeliveriesLost", unit=MetricUnit.Count, value=report.deliveries_lost)
+    metrics.add_metric(name="UploadsUnsettled", unit=MetricUnit.Count, value=report.unsettled)
     logger.info("cleanup done", extra=asdict(report))
     return asdict(report)

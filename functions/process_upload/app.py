@@ -1,5 +1,6 @@
 """S3 ObjectCreated notifications (via SQS, partial batch responses): accept or reject what arrived."""
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -42,21 +43,23 @@ persistence = DynamoDBPersistenceLayer(
 @idempotent_function(  # type: ignore[untyped-decorator]
     data_keyword_argument="arrival", config=idempotency, persistence_store=persistence
 )
-def decide(arrival: dict[str, Any]) -> dict[str, Any]:
+def decide(arrival: dict[str, Any], time_left: Callable[[], float]) -> dict[str, Any]:
     decision = landing.process_arrival(
         default_repository(),
         default_storage(),
         Arrival(**{**arrival, "time": datetime.fromisoformat(arrival["time"])}),
         settings,
         datetime.now(UTC),
+        time_left,
     )
     metrics.add_metric(name=f"Uploads{decision.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
     return asdict(decision)
 
 
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     """Every arrival of the message decided; what cannot be read is logged, counted and let go
-    (retrying cannot fix it), while anything that fails on the way raises, so the message is retried."""
+    (retrying cannot fix it), while anything that fails on the way raises, so the message is retried
+    (a delivery that ran out of time too: the retry goes on with it)."""
     for found in read_message(record.body):
         if isinstance(found, Unreadable):
             logger.error(
@@ -64,7 +67,10 @@ def record_handler(record: SQSRecord) -> None:
             )
             metrics.add_metric(name="MalformedMessages", unit=MetricUnit.Count, value=1)
         else:
-            decide(arrival={**asdict(found), "time": found.time.isoformat()})
+            decide(
+                arrival={**asdict(found), "time": found.time.isoformat()},
+                time_left=lambda: lambda_context.get_remaining_time_in_millis() / 1000,
+            )
 
 
 @logger.inject_lambda_context

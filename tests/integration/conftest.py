@@ -5,19 +5,20 @@ The fixtures (`lambda_env`, `invoke`) live in tests/conftest.py; the reliability
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 
 from tests.conftest import EVENTS, load_event, template_functions
 from upload_service import expiry
 from upload_service.config import Settings
-from upload_service.data.uploads import UploadStore
+from upload_service.repository import Repository
 from upload_service.storage import Storage
 
 __all__ = ["EVENTS", "clean_up_all", "load_event", "template_functions"]
 
 
 def clean_up_all(
-    repo: UploadStore, storage: Storage, settings: Settings, now: datetime
+    repo: Repository, storage: Storage, settings: Settings, now: datetime
 ) -> expiry.CleanupReport:
     """The cleanup, run until it has nothing left to do at `now`. Every test of a session shares one
     table, so a single run (`cleanup_batch_size` of each kind, oldest first) may not reach the items
@@ -25,7 +26,8 @@ def clean_up_all(
     total = expiry.CleanupReport()
     while True:
         report = expiry.clean_up(repo, storage, settings, now)
-        total.tokens_timed_out += report.tokens_timed_out
-        total.uploads_expired += report.uploads_expired
+        for field in fields(report):
+            if field.name != "more":
+                setattr(total, field.name, getattr(total, field.name) + getattr(report, field.name))
         if not report.more:
             return total

@@ -36,9 +36,10 @@ def seed(owner: str, content: bytes = CLIP) -> tuple[TokenRecord, UploadRecord]:
 
 @contextmanager
 def at_call(service: str, operation: str, action: Callable[[], object]) -> Iterator[None]:
-    """Run `action` once, just before the first `operation` call to `service` goes out."""
-    client = aws.client(service)
-    event = f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}"
+    """Run `action` once, just before the first `operation` call to `service` goes out (by any of the
+    layer's clients of it: S3's copies go through a client of their own)."""
+    clients = [aws.client(service), *([aws.copy_client()] if service == "s3" else [])]
+    event = f"before-call.{clients[0].meta.service_model.service_id.hyphenize()}.{operation}"
     done = {"once": False}
 
     def run(**_: Any) -> None:
@@ -46,11 +47,13 @@ def at_call(service: str, operation: str, action: Callable[[], object]) -> Itera
             done["once"] = True
             action()
 
-    client.meta.events.register(event, run)
+    for client in clients:
+        client.meta.events.register(event, run)
     try:
         yield
     finally:
-        client.meta.events.unregister(event, run)
+        for client in clients:
+            client.meta.events.unregister(event, run)
     assert done["once"], f"{operation} was never called"
 
 
@@ -122,9 +125,11 @@ def test_the_cleanup_at_the_move_keeps_what_was_accepted(invoke: Invoke, publish
     assert media_of(owner) == {upload.media_key: (CLIP, decided.etag)}
 
 
-def test_the_cleanup_before_the_decision_expires_and_moves_nothing(
+def test_the_cleanup_before_the_decision_decides_what_landed_in_time_once(
     invoke: Invoke, published: Published
 ) -> None:
+    """The cleanup runs a day later, just as the processor decides: the object landed in time, so the
+    cleanup decides it by the landing rules (ACCEPTED, delivered), and the processor finds it decided."""
     owner = f"race-{uuid.uuid4().hex[:8]}"
     token, upload = seed(owner)
     later = datetime.now(UTC) + timedelta(days=1)
@@ -137,9 +142,11 @@ def test_the_cleanup_before_the_decision_expires_and_moves_nothing(
 
     assert result == {"batchItemFailures": []}
     decided = repo.get_upload(upload.upload_id)
-    assert decided is not None and decided.status is UploadStatus.EXPIRED
-    assert media_of(owner) == {}
+    assert decided is not None and decided.status is UploadStatus.ACCEPTED
+    assert decided.delivered_at is not None
+    assert media_of(owner) == {upload.media_key: (CLIP, decided.etag)}
     assert storage.head(upload.key) is None
+    assert published.about(upload.upload_id) == ["Upload Accepted"]
     assert repo.get_token(token.token).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
 
 

@@ -149,4 +149,13 @@ def test_forward_upload_event(invoke: Invoke) -> None:
 
 def test_cleanup_event(invoke: Invoke) -> None:
     result = invoke("CleanupFunction", load_event("cleanup"))
-    assert set(result) == {"tokens_timed_out", "uploads_expired", "more"}
+    assert set(result) == {
+        "tokens_timed_out",
+        "uploads_expired",
+        "landed_decided",
+        "deliveries_overdue",
+        "deliveries_finished",
+        "deliveries_lost",
+        "unsettled",
+        "more",
+    }

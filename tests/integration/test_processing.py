@@ -150,7 +150,7 @@ def test_a_failure_leaves_only_that_message_for_redelivery(
     """S3 refusing the copy (persistently throttled) fails one record; a later delivery completes it."""
     upload = seed_upload("fail-owner")
     other = seed_upload("fail-owner-2")
-    s3 = aws.client("s3")
+    s3 = aws.copy_client()  # S3's copies go through a client of their own
     calls = {"n": 0}
 
     def slow_down(params: dict[str, Any], **_: Any) -> None:
@@ -206,7 +206,9 @@ def test_cleanup_reads_only_expired_tokens(invoke: Invoke, stack: Stack, lambda_
     for _ in range(200):
         repo.create_token(TokenRecord.new(generate_token(), "cleanup-live", 3600, now), max_live=10_000)
     long_ago = now - timedelta(hours=2)
-    expired = [seed_upload("cleanup-expired", ttl=60, created=long_ago) for _ in range(4)]
+    # two targets nothing reached, and two whose objects landed (long after their token expired)
+    expired = [seed_upload("cleanup-expired", ttl=60, created=long_ago, send=False) for _ in range(2)]
+    landed = [seed_upload("cleanup-expired", ttl=60, created=long_ago) for _ in range(2)]
     for _ in range(51):
         repo.create_token(TokenRecord.new(generate_token(), "cleanup-expired", 60, long_ago), max_live=10_000)
     counter = ItemsRead()
@@ -226,16 +228,24 @@ def test_cleanup_reads_only_expired_tokens(invoke: Invoke, stack: Stack, lambda_
     assert second["more"] is False
     assert timed_out >= 55
     assert third["tokens_timed_out"] == 0
-    assert first["uploads_expired"] + second["uploads_expired"] >= 4  # + other tests' unfinished ones
-    # expired tokens read from the index (+1 look-ahead), 4 upload items: never the 200 live ones
+    assert first["uploads_expired"] + second["uploads_expired"] >= 2  # + other tests' unfinished ones
+    decided = first["landed_decided"] + second["landed_decided"]
+    assert decided >= 2
+    # expired tokens read from the index (+1 look-ahead), the upload items due: never the 200 live
+    # ones; a landed object is decided as the processor decides it (its pointer, upload and token
+    # read); an overdue delivery (other tests' accepted uploads whose copy they refused) is read once
     uploads_expired = first["uploads_expired"] + second["uploads_expired"]
-    assert counter.items <= timed_out + uploads_expired + 2, counter.items
+    overdue = first["deliveries_overdue"] + second["deliveries_overdue"]
+    assert counter.items <= timed_out + uploads_expired + 4 * decided + overdue + 2, counter.items
     assert "Scan" not in counter.calls
     storage = default_storage()
-    for upload in expired:
+    for upload in expired + landed:
         assert storage.head(upload.key) is None
-        assert repo.get_upload(upload.upload_id).status is UploadStatus.EXPIRED  # type: ignore[union-attr]
         assert repo.get_token_by_ref(upload.token_ref).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
+    for upload in expired:
+        assert repo.get_upload(upload.upload_id).status is UploadStatus.EXPIRED  # type: ignore[union-attr]
+    for upload in landed:
+        assert repo.get_upload(upload.upload_id).status is UploadStatus.REJECTED  # type: ignore[union-attr]
     assert repo.count_live("cleanup-live", now) == 200
     assert repo.count_live("cleanup-expired", now) == 0
 
@@ -262,7 +272,12 @@ def test_cleanup_waits_the_grace_only_for_tokens_with_uploads_in_flight(lambda_e
     assert storage.head(in_flight.key) is not None
     # past the grace, unfinished uploads expire and their objects go
     assert repo.get_token_by_ref(long_expired.token_ref).status is TokenStatus.TIMED_OUT  # type: ignore[union-attr]
-    assert repo.get_upload(long_expired.upload_id).status is UploadStatus.EXPIRED  # type: ignore[union-attr]
+    # its object landed long after its target and token expired: decided by the landing rules
+    late = repo.get_upload(long_expired.upload_id)
+    assert late is not None and (late.status, late.reason) == (
+        UploadStatus.REJECTED,
+        "token expired before the upload arrived",
+    )
     assert storage.head(long_expired.key) is None
     # expired tokens are not active either way
     assert repo.count_live("grace-owner", now) == 0

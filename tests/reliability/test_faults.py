@@ -154,7 +154,7 @@ def test_a_crash_halfway_is_completed_exactly_once_on_redelivery(
     upload = seed_upload(f"crash-{uuid.uuid4().hex[:6]}")
     message = notification_message(upload, f"c-{crash_at}")
     service = {"TransactWriteItems": "dynamodb", "PutEvents": "events"}.get(crash_at, "s3")
-    client = aws.client(service)
+    client = aws.copy_client() if crash_at == "CopyObject" else aws.client(service)  # copies: their own
     event_name = f"provide-client-params.{client.meta.service_model.service_id.hyphenize()}.{crash_at}"
 
     def crash(**_: Any) -> None:

@@ -23,7 +23,7 @@ from moto.s3.responses import S3Response
 
 from local_stack import moto_fixes
 from local_stack.emulator import Emulator
-from local_stack.moto_fixes import snapshot_only_touched_items, stop_tracking_instances
+from local_stack.moto_fixes.memory import snapshot_only_touched_items, stop_tracking_instances
 from local_stack.patching import Mend, replace
 from local_stack.powertools_fixes import logger_keys_per_thread, route_state_per_thread
 from tests.waiting import eventually

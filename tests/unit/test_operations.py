@@ -162,6 +162,26 @@ def test_the_uploads_queue_alarms_when_arrivals_wait() -> None:
     assert visibility <= props["Threshold"] < receives * visibility  # past a retry, before the DLQ takes it
 
 
+def test_deliveries_overdue_for_a_quarter_of_an_hour_or_lost_alarm() -> None:
+    """The cleanup's own metrics: an accepted upload not in media/ for 15 runs in a row (every run
+    retries it), or one whose object is gone."""
+    (overdue,) = alarms_on("UploadTokens", "DeliveriesOverdue", "service", "upload-tokens")
+    props = ALARMS[overdue]["Properties"]
+    assert (props["Statistic"], props["Threshold"], props["ComparisonOperator"]) == (
+        "Maximum",
+        0,
+        "GreaterThanThreshold",
+    )
+    assert (
+        props["Period"] * props["DatapointsToAlarm"]
+        == 15 * 60
+        == props["Period"] * props["EvaluationPeriods"]
+    )
+    (lost,) = alarms_on("UploadTokens", "DeliveriesLost", "service", "upload-tokens")
+    assert ALARMS[lost]["Properties"]["EvaluationPeriods"] == 1
+    assert "docs/operations.md#runbook" in ALARMS[lost]["Properties"]["AlarmDescription"]
+
+
 def resolved_alarms(**parameters: str) -> dict[str, dict[str, Any]]:
     r = resolver(**parameters)
     return {name: r.resolve(spec["Properties"]) for name, spec in ALARMS.items()}
@@ -193,13 +213,20 @@ def test_alarm_topic_arn_is_notified_and_no_topic_is_created() -> None:
 
 
 def test_alarms_exist_whatever_the_parameters_as_long_as_what_they_watch() -> None:
-    assert len(ALARMS) == 2 * len(FUNCTIONS) + 4  # 5xx, two dead-letter queues, queue age
+    # 5xx, two dead-letter queues, queue age, and the cleanup's overdue and lost deliveries (its own
+    # metrics)
+    assert len(ALARMS) == 2 * len(FUNCTIONS) + 6
     for name, spec in ALARMS.items():
-        (watched,) = [
+        values = [dimension["Value"] for dimension in spec["Properties"]["Dimensions"]]
+        watched = [
             value.get("Ref") or value.get("Fn::GetAtt", [None])[0]
-            for value in (d["Value"] for d in spec["Properties"]["Dimensions"])
+            for value in values
+            if isinstance(value, dict)
         ]
-        assert spec.get("Condition") == RESOURCES[watched].get("Condition"), name
+        if not watched:  # a metric of the service's own (Powertools' namespace): always there
+            assert spec["Properties"]["Namespace"] == "UploadTokens" and "Condition" not in spec, name
+            continue
+        assert spec.get("Condition") == RESOURCES[watched[0]].get("Condition"), name
 
 
 def test_email_and_topic_together_are_refused_at_deploy() -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from local_stack.parameters import ParameterRefused
 from local_stack.template import Resolver, load_template
 
 TEMPLATE = load_template()
@@ -48,6 +49,37 @@ def test_existing_pool_parameters_switch_the_condition() -> None:
 def test_unknown_parameter_overrides_are_refused() -> None:
     with pytest.raises(ValueError, match="Nope"):
         Resolver.parameter_values(TEMPLATE, {"Nope": "1"})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refusal"),
+    [
+        (
+            {"RecordRetentionDays": "3"},
+            "RecordRetentionDays' failed to satisfy constraint: must be 15 or more",
+        ),
+        (
+            {"StrayUploadExpirationDays": "2"},
+            "StrayUploadExpirationDays' failed to satisfy constraint: must be 15",
+        ),
+        ({"MaxUploadBytes": "99999999999999"}, "MaxUploadBytes' must be a number not greater than"),
+        ({"CleanupBatchSize": "many"}, "CleanupBatchSize' must be a number"),
+        ({"LogLevel": "LOUD"}, "LogLevel' value must be one of DEBUG"),
+        ({"AlarmEmail": "not an address"}, "AlarmEmail' failed to satisfy constraint: an email address"),
+    ],
+)
+def test_parameters_cloudformation_refuses_are_refused_locally(
+    overrides: dict[str, str], refusal: str
+) -> None:
+    with pytest.raises(ParameterRefused, match=refusal):
+        Resolver.parameter_values(TEMPLATE, overrides)
+
+
+def test_the_template_rules_are_checked_locally() -> None:
+    both = resolver(AlarmEmail="ops@example.com", AlarmTopicArn="arn:aws:sns:eu-west-1:123456789012:ops")
+    with pytest.raises(ParameterRefused, match="OneAlarmDestination: Give AlarmEmail or AlarmTopicArn"):
+        both.check_rules()
+    resolver(AlarmEmail="ops@example.com").check_rules()
 
 
 def resources(kind: str) -> dict[str, Any]:
@@ -174,3 +206,27 @@ def test_only_admins_create_users() -> None:
     """The emulator lets anyone sign up and confirm with any code; on AWS the pool refuses SignUp."""
     pool = TEMPLATE["Resources"]["UserPool"]["Properties"]
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+
+
+def test_no_lifecycle_rule_deletes_an_accepted_upload_and_windows_agree() -> None:
+    """The stray-upload rule expires only objects still tagged `stage=landing` (an accepted one is
+    retagged `accepted`); it and the records outlive the dead-letter queues' 14 days, so a redrive
+    finds the object and the record it names; the deploy refuses shorter windows."""
+    props = TEMPLATE["Resources"]["UploadsBucket"]["Properties"]
+    rules = {rule["Id"]: rule for rule in props["LifecycleConfiguration"]["Rules"]}
+    uploads_rules = [rule for rule in rules.values() if rule.get("Prefix", "uploads/").startswith("uploads/")]
+    for rule in uploads_rules:
+        deletes = "ExpirationInDays" in rule or "NoncurrentVersionExpiration" in rule
+        assert not deletes or rule.get("TagFilters") == [{"Key": "stage", "Value": "landing"}], rule["Id"]
+    queues = resources("AWS::SQS::Queue")
+    dead_letter_days = max(
+        q["Properties"]["MessageRetentionPeriod"] / 86400
+        for name, q in queues.items()
+        if "DeadLetter" in name or "Dlq" in name or "DLQ" in name
+    )
+    assert dead_letter_days == 14
+    parameters = TEMPLATE["Parameters"]
+    for name in ("StrayUploadExpirationDays", "RecordRetentionDays"):
+        assert parameters[name]["MinValue"] > dead_letter_days, name
+        assert parameters[name]["Default"] >= parameters[name]["MinValue"], name
+    assert rules["expire-stray-uploads"]["ExpirationInDays"] == {"Ref": "StrayUploadExpirationDays"}

@@ -243,3 +243,30 @@ def test_a_file_in_the_body_is_refused_saying_what_the_route_takes(content_type:
 @pytest.mark.parametrize("content_type", [None, "", "application/json", "text/plain", "multipart/mixed"])
 def test_other_bodies_go_on_to_the_json_parser(content_type: str | None) -> None:
     refuse_a_file_in_the_body(content_type)
+
+
+def test_a_file_over_five_gib_is_sent_in_parts_not_in_one_post() -> None:
+    """MaxUploadBytes may go past 5 GiB (multipart uploads, delivered by a multipart copy), but S3
+    takes at most 5 GiB in one POST: such a POST /upload is refused with where to go instead."""
+    roomy = SETTINGS.model_copy(update={"max_upload_bytes": 50 * 1024**3})
+    body = {"fileName": "big.mp4", "contentType": "video/mp4"}
+
+    assert validate(StartUploadRequest, body | {"fileSize": 5 * 1024**3}, roomy).file_size == 5 * 1024**3
+    with pytest.raises(BadRequest) as raised:
+        validate(StartUploadRequest, body | {"fileSize": 5 * 1024**3 + 1}, roomy)
+    ((name, title),) = [(str(p.name), p.title) for p in raised.value.problems]
+    assert name == "fileSize" and "multipart upload" in title and "docs/large-uploads.md" in title
+
+
+def test_companion_asks_for_a_post_over_five_gib_are_refused() -> None:
+    from upload_service import multipart
+    from upload_service.companion import CompanionFile
+
+    roomy = SETTINGS.model_copy(update={"max_upload_bytes": 50 * 1024**3})
+    file = CompanionFile.model_validate(
+        {"filename": "big.mp4", "type": "video/mp4", "size": 6 * 1024**3}, context=roomy
+    )
+
+    with pytest.raises(BadRequest) as raised:
+        multipart.presigned_post(None, None, None, file, roomy, NOW)  # type: ignore[arg-type]
+    assert [str(p.name) for p in raised.value.problems] == ["size"]

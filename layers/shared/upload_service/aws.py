@@ -33,6 +33,9 @@ CLIENT_CONFIG = Config(
 #: POSTs and URLs with SigV2 in us-east-1 and eu-west-1, which S3 refuses on every bucket created
 #: since June 2020 (and the bucket's policy refuses: template.yaml, DenyOtherThanSigV4).
 SERVICE_CONFIG = {"s3": Config(signature_version="s3v4")}
+#: Copies inside S3 (CopyObject, UploadPartCopy) answer once their bytes are copied: up to minutes for
+#: a large part, and several run side by side (delivery.py).
+COPY_CONFIG = Config(read_timeout=300, max_pool_connections=16)
 
 #: Error codes botocore's standard mode retries as throttling (and so still may raise afterwards).
 THROTTLING_CODES = frozenset(
@@ -61,6 +64,13 @@ def client(service: str) -> Any:
     """One client per service and process (clients are thread-safe and costly to build)."""
     config = CLIENT_CONFIG.merge(SERVICE_CONFIG[service]) if service in SERVICE_CONFIG else CLIENT_CONFIG
     return boto3.client(service, config=config)  # type: ignore[call-overload]
+
+
+@cache
+def copy_client() -> Any:
+    """The process's S3 client for copies inside S3 (long calls, several at once)."""
+    config = CLIENT_CONFIG.merge(SERVICE_CONFIG["s3"]).merge(COPY_CONFIG)
+    return boto3.client("s3", config=config)
 
 
 def dynamodb() -> DynamoDBClient:

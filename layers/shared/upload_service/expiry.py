@@ -1,19 +1,23 @@
-"""What runs out: upload targets handed out and never used, and tokens past expiry. The cleanup
-schedule calls here; revoking a token decides its open uploads here too.
+"""What runs out, and what the processor left unfinished: upload targets handed out and never used,
+tokens past expiry, objects that landed in time but were never decided, accepted uploads not yet
+delivered. The cleanup schedule calls here; revoking a token decides its open uploads here too.
 
 Kept apart from `uploads` so the token API's functions don't load the upload-processing code at
-their cold start.
+their cold start (the cleanup loads `landing` when it has something landed to decide).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from upload_service.config import Settings
 from upload_service.data.tokens import TokenChanged
 from upload_service.data.uploads import UploadDecided, UploadStore
+from upload_service.observability import logger
 from upload_service.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus
+from upload_service.repository import Repository
 from upload_service.storage import Storage
 
 TARGET_EXPIRED = "upload target expired unused"
@@ -25,16 +29,34 @@ ABORTED_BY_CLIENT = "upload aborted by the client"
 class CleanupReport:
     tokens_timed_out: int = 0
     uploads_expired: int = 0
+    #: PENDING uploads whose object had landed (their message late or lost), decided as on arrival.
+    landed_decided: int = 0
+    #: ACCEPTED uploads found still undelivered past their grace (the processor could not finish)...
+    deliveries_overdue: int = 0
+    #: ... those this run delivered...
+    deliveries_finished: int = 0
+    #: ... and those whose object is gone (deleted by someone): out of the sweep, alarmed.
+    deliveries_lost: int = 0
+    #: Uploads this run could not settle (an error, or time ran out): the next run tries again.
+    unsettled: int = 0
     more: bool = False
 
 
-def clean_up(repo: UploadStore, storage: Storage, settings: Settings, now: datetime) -> CleanupReport:
-    """One run: EXPIRED the uploads whose target ran out unused, then TIMED_OUT the live tokens past
-    expiry, at most `cleanup_batch_size` of each (the next run continues).
+def clean_up(
+    repo: Repository,
+    storage: Storage,
+    settings: Settings,
+    now: datetime,
+    time_left: Callable[[], float] | None = None,
+) -> CleanupReport:
+    """One run: settle the uploads whose work is overdue, then TIMED_OUT the live tokens past expiry,
+    at most `cleanup_batch_size` of each (the next run continues).
 
-    Both read only what ran out (a range of a sparse index, oldest first), lazily. A target gets
-    `cleanup_grace_seconds` after it expires, so an upload sent in time is still decided by the
-    processor; a token's targets never outlive the token, so once they are decided it ends.
+    Both read only what is due (a range of a sparse index, oldest first), lazily. An upload is
+    overdue `cleanup_grace_seconds` after its target expired (PENDING) or after it was accepted
+    (not yet delivered): what landed in time is decided by the landing rules however late, an
+    accepted upload is delivered, and only a target that nothing reached expires. A token's targets
+    never outlive the token, so once they are decided it ends.
     """
     report = CleanupReport()
     batch = settings.cleanup_batch_size
@@ -42,13 +64,64 @@ def clean_up(repo: UploadStore, storage: Storage, settings: Settings, now: datet
     stale = repo.stale_uploads(now - grace, limit=batch + 1)
     report.more = len(stale) > batch
     for upload in stale[:batch]:
-        report.uploads_expired += expire_upload(repo, storage, upload, TARGET_EXPIRED, now)
+        try:
+            _settle(repo, storage, upload, settings, now, time_left, report)
+        except Exception:  # one upload's trouble must not hold up the others: the next run retries
+            logger.exception("could not settle an upload", extra={"uploadId": upload.upload_id})
+            report.unsettled += 1
     for record in repo.expired_live(None, now, page_size=batch + 1):
         if report.tokens_timed_out >= batch:
             report.more = True
             break
         report.tokens_timed_out += time_out_expired(repo, record, settings, now)
     return report
+
+
+def _settle(
+    repo: Repository,
+    storage: Storage,
+    upload: UploadRecord,
+    settings: Settings,
+    now: datetime,
+    time_left: Callable[[], float] | None,
+    report: CleanupReport,
+) -> None:
+    """An overdue upload, as the processor would have left it: delivered, decided, or expired."""
+    from upload_service import landing  # the content checks, loaded only when something landed
+    from upload_service.delivery import DeliveryFailed, DeliveryUnfinished
+    from upload_service.notifications import Arrival
+
+    limit = time_left or landing.no_limit
+    if upload.status is UploadStatus.ACCEPTED:
+        report.deliveries_overdue += 1
+        try:
+            landing.finish(repo, storage, upload, settings, now, limit)
+        except DeliveryUnfinished as unfinished:
+            logger.info(
+                "delivery goes on next run", extra={"uploadId": upload.upload_id, "reason": str(unfinished)}
+            )
+            report.unsettled += 1
+            return
+        except DeliveryFailed:
+            logger.exception("accepted upload lost: its object is gone", extra={"uploadId": upload.upload_id})
+            repo.mark_lost(upload, now)
+            report.deliveries_lost += 1
+            return
+        report.deliveries_finished += 1
+        return
+    landed = storage.head(upload.key)
+    if landed is None:
+        report.uploads_expired += expire_upload(repo, storage, upload, TARGET_EXPIRED, now)
+        return
+    arrival = Arrival(
+        storage.bucket,
+        upload.key,
+        landed.last_modified or now,
+        version_id=landed.version_id,
+        etag=landed.etag,
+    )
+    landing.process_arrival(repo, storage, arrival, settings, now, limit)
+    report.landed_decided += 1
 
 
 def time_out_expired(repo: UploadStore, record: TokenRecord, settings: Settings, now: datetime) -> bool:

@@ -40,6 +40,14 @@ def allowed_content_type(content_type: str, info: ValidationInfo) -> str:
     return normalised
 
 
+#: What one presigned POST may carry (S3's limit): larger files go as multipart uploads.
+POST_MAX_BYTES = 5 * 1024**3
+TOO_LARGE_FOR_A_POST = (
+    f"a file over {POST_MAX_BYTES} bytes (5 GiB, S3's limit for one POST) is sent as a multipart "
+    "upload (the Companion routes: docs/large-uploads.md)"
+)
+
+
 def within_size_limit(size: int, info: ValidationInfo) -> int:
     """The size, if it is 1 byte to the deployment's MaxUploadBytes (validated with context=Settings)."""
     limit = _settings(info).max_upload_bytes
@@ -82,7 +90,9 @@ class StartUploadRequest(WireModel):
     @field_validator("file_size")
     @classmethod
     def _within_size_limit(cls, size: int, info: ValidationInfo) -> int:
-        return within_size_limit(size, info)
+        if within_size_limit(size, info) > POST_MAX_BYTES:
+            raise ValueError(TOO_LARGE_FOR_A_POST)
+        return size
 
     @field_validator("content_type")
     @classmethod

@@ -3,12 +3,15 @@ function of what was read), record the decision in one transaction, then its eff
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from upload_service.config import Settings
 from upload_service.content import SNIFF_BYTES, Sniffed, sniff
+from upload_service.delivery import deliver
 from upload_service.notifications import Arrival
 from upload_service.observability import logger
 from upload_service.publisher import ACCEPTED, REJECTED, publish, upload_detail
@@ -67,15 +70,26 @@ def content_reason(content: Sniffed, declared: str, settings: Settings) -> str |
     return f"content mismatch: the file is {content.detected}, not the {declared} declared"
 
 
+def no_limit() -> float:
+    """Time left for callers outside a Lambda invocation: no limit."""
+    return math.inf
+
+
 def process_arrival(
-    repo: Repository, storage: Storage, arrival: Arrival, settings: Settings, now: datetime
+    repo: Repository,
+    storage: Storage,
+    arrival: Arrival,
+    settings: Settings,
+    now: datetime,
+    time_left: Callable[[], float] = no_limit,
 ) -> Decision:
     """Accept or reject one arrived object: read, decide, record the decision, then its effects.
 
     Safe to repeat and to run side by side: the decision is one conditional write, and a decided
     upload is only finished again. Whatever cannot be recorded raises, so the message is retried.
     The file's first bytes are read at most once per object version, and only when everything else
-    about it passed.
+    about it passed. `arrival.time` is when the object landed (S3's word): what landed in time is
+    judged as such however late this runs (the cleanup decides one whose message is late).
     """
     parsed = _KEY.fullmatch(arrival.key)
     upload = repo.get_upload(parsed["upload_id"]) if parsed else None
@@ -119,7 +133,7 @@ def process_arrival(
             upload = decided
         except TokenChanged:
             continue  # the token left the live set (for good): judge again
-    return _finish(repo, storage, upload, settings, now)
+    return finish(repo, storage, upload, settings, now, time_left)
 
 
 def _sniff(storage: Storage, stored: StoredObject, declared: str) -> Sniffed | None:
@@ -127,18 +141,27 @@ def _sniff(storage: Storage, stored: StoredObject, declared: str) -> Sniffed | N
     return None if head is None else sniff(head, declared)
 
 
-def _finish(
-    repo: Repository, storage: Storage, upload: UploadRecord, settings: Settings, now: datetime
+def finish(
+    repo: Repository,
+    storage: Storage,
+    upload: UploadRecord,
+    settings: Settings,
+    now: datetime,
+    time_left: Callable[[], float] = no_limit,
 ) -> Decision:
-    """The decision's effects, in order and each safe to repeat: an accepted object is copied to
-    media/ (exactly the version checked), the source goes, a full token is closed, and the event goes
-    out once (claimed by a conditional write first, the claim given back if publishing fails)."""
-    if upload.status is UploadStatus.ACCEPTED:
-        _deliver(storage, upload)
+    """The decision's effects, in order and each safe to repeat: an accepted object is tagged as
+    such (no lifecycle rule expires it any more) and delivered to media/ (exactly the version
+    checked: delivery.py), the source goes, the upload is marked delivered, a full token is closed,
+    and the event goes out once (claimed by a conditional write first, given back if publishing
+    fails). A delivery that runs out of time raises DeliveryUnfinished: the next attempt goes on."""
+    if upload.status is UploadStatus.ACCEPTED and upload.delivered_at is None:
+        storage.mark_accepted(_checked(upload))
+        deliver(storage, repo, upload, time_left)
     found = storage.purge(upload.key, upload.version_id)
     if upload.object_size is None and found is not None:  # decided before it landed (revoke, cleanup)
         upload = replace(upload, object_size=found.size, etag=found.etag, version_id=found.version_id)
     if upload.status is UploadStatus.ACCEPTED:
+        repo.mark_delivered(upload, now)  # after the purge: a crash before it leaves the sweep to finish
         retention = timedelta(days=settings.record_retention_days)
         repo.close_if_full(upload.token_ref, settings.uploads_per_token, now, retention)
     if not upload.event_sent and repo.claim_event(upload):
@@ -152,16 +175,8 @@ def _finish(
     return Decision(outcome, upload.reason, upload.upload_id)
 
 
-def _deliver(storage: Storage, upload: UploadRecord) -> None:
-    """The accepted version into media/; if it is gone, an earlier run delivered it (and purged)."""
-    checked = StoredObject(
+def _checked(upload: UploadRecord) -> StoredObject:
+    """The object the decision was made on."""
+    return StoredObject(
         upload.key, upload.object_size or 0, upload.content_type, upload.etag or "", upload.version_id
     )
-    if storage.copy_checked(checked, upload.media_key):
-        return
-    if not storage.exists(upload.media_key):
-        raise DeliveryFailed(f"accepted upload {upload.upload_id}: its object is gone and not in media/")
-
-
-class DeliveryFailed(Exception):
-    """An accepted upload's object is neither where it landed nor in media/ (someone deleted it)."""

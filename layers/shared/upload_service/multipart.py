@@ -30,7 +30,7 @@ from upload_service.companion import (
 from upload_service.config import Settings
 from upload_service.errors import BadRequest, UploadNotFound, UploadTooLarge
 from upload_service.expiry import ABORTED_BY_CLIENT, abort_open_upload
-from upload_service.file_rules import StartUploadRequest
+from upload_service.file_rules import POST_MAX_BYTES, TOO_LARGE_FOR_A_POST, StartUploadRequest
 from upload_service.ids import mask
 from upload_service.observability import logger
 from upload_service.records import TokenRecord, UploadRecord, UploadStatus
@@ -53,11 +53,13 @@ def presigned_post(
     settings: Settings,
     now: datetime,
 ) -> PresignedPost:
-    """`GET /s3/params`: POST /upload's target in Companion's shape (declared size: MaxUploadBytes
-    unless the client said)."""
+    """`GET /s3/params`: POST /upload's target in Companion's shape (declared size: MaxUploadBytes,
+    or 5 GiB if less, unless the client said; a POST carries 5 GiB at most)."""
+    if file.size is not None and file.size > POST_MAX_BYTES:
+        raise BadRequest.single("size", TOO_LARGE_FOR_A_POST)
     request = StartUploadRequest.model_construct(
         file_name=file.filename,
-        file_size=file.declared_size(settings.max_upload_bytes),
+        file_size=file.declared_size(min(settings.max_upload_bytes, POST_MAX_BYTES)),
         content_type=file.type,
     )
     target = uploads.start_upload(repo, storage, record, request, settings, now)

@@ -115,7 +115,9 @@ class UploadRecord:
     It names its token by reference only (`token_ref`): the token string is a credential and lives
     in the token's own record. `version_id` and `etag` pin the object the decision was made on;
     `detected_type` is what its first bytes showed (when they were read). `multipart_id` is S3's
-    UploadId of a multipart upload (Uppy's Companion routes; None for a presigned POST).
+    UploadId of a multipart upload (Uppy's Companion routes; None for a presigned POST). An accepted
+    upload is `delivered_at` once its object is in media/; `copy_id` is the multipart copy on its way
+    there (a large object's, see `delivery`).
     """
 
     token_ref: str
@@ -135,6 +137,8 @@ class UploadRecord:
     event_sent: bool = False
     forwarding: Forwarding | None = None
     multipart_id: str | None = None
+    delivered_at: datetime | None = None
+    copy_id: str | None = None
 
     @property
     def key(self) -> str:

@@ -7,6 +7,7 @@ that use several.
 from __future__ import annotations
 
 from upload_service.data.claims import EventClaims
+from upload_service.data.delivery import DeliveryStore
 from upload_service.data.items import token_key, upload_key
 from upload_service.data.multipart import MultipartStore
 from upload_service.data.rate_windows import RateWindow, RateWindows
@@ -26,8 +27,9 @@ __all__ = [
 ]
 
 
-class Repository(MultipartStore, EventClaims, RateWindows):
-    """Tokens and their counters, uploads (multipart ones too), event claims and rate windows."""
+class Repository(MultipartStore, DeliveryStore, EventClaims, RateWindows):
+    """Tokens and their counters, uploads (multipart ones too, and their delivery), event claims and
+    rate windows."""
 
 
 def default_repository() -> Repository:

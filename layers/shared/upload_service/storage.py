@@ -1,12 +1,18 @@
-"""The uploads bucket: presigned POST targets, what arrived, moves and deletes.
+"""The uploads bucket: presigned POST targets, what arrived, its tags, copies and deletes.
 
 The bucket is versioned, so an object once checked is immutable: its version id pins the copy to
 exactly the bytes that were checked, even if the same key is written again afterwards.
+
+Every object lands tagged `stage=landing` (the POST's policy and the multipart upload set it), and an
+accepted one is tagged `stage=accepted` before anything else happens to it: the bucket's lifecycle
+rule for strays expires only what is still `landing`, never an accepted object waiting to be
+delivered (template.yaml, `expire-stray-uploads`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -22,6 +28,11 @@ if TYPE_CHECKING:
 
 #: Versions of one key `purge` deletes at most in one call.
 PURGE_ROUNDS = 10
+#: The tag that tells the lifecycle rule for strays what it may expire, and its values.
+STAGE = "stage"
+LANDING = "landing"
+ACCEPTED = "accepted"
+LANDING_TAGGING = f"<Tagging><TagSet><Tag><Key>{STAGE}</Key><Value>{LANDING}</Value></Tag></TagSet></Tagging>"
 #: Error codes of an object (or version) that is not there.
 _GONE = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
 
@@ -54,6 +65,7 @@ class StoredObject:
     content_type: str
     etag: str
     version_id: str | None = None
+    last_modified: datetime | None = None
 
 
 class Storage:
@@ -71,21 +83,27 @@ class Storage:
     def presigned_post(
         self, key: str, content_type: str, max_size: int, expires_in: int
     ) -> tuple[str, dict[str, str]]:
-        """A POST policy pinning the exact key, the Content-Type and a content-length-range."""
+        """A POST policy pinning the exact key, the Content-Type, the landing tag and a
+        content-length-range."""
         post = self.client.generate_presigned_post(
             Bucket=self.bucket,
             Key=key,
-            Fields={"Content-Type": content_type},
-            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_size]],
+            Fields={"Content-Type": content_type, "tagging": LANDING_TAGGING},
+            Conditions=[
+                {"Content-Type": content_type},
+                {"tagging": LANDING_TAGGING},
+                ["content-length-range", 1, max_size],
+            ],
             ExpiresIn=expires_in,
         )
         return post["url"], {name: str(value) for name, value in post["fields"].items()}
 
     def create_multipart(self, key: str, content_type: str) -> str:
-        """A multipart upload of exactly `key` with this Content-Type; S3's UploadId."""
+        """A multipart upload of exactly `key` with this Content-Type (tagged as landing, as a POST's
+        object is); S3's UploadId."""
         with aws.unavailable_when_throttled():
             created = self.client.create_multipart_upload(
-                Bucket=self.bucket, Key=key, ContentType=content_type
+                Bucket=self.bucket, Key=key, ContentType=content_type, Tagging=f"{STAGE}={LANDING}"
             )
         return str(created["UploadId"])
 
@@ -166,7 +184,26 @@ class Storage:
             content_type=str(head.get("ContentType", "")).split(";")[0].strip().lower(),
             etag=str(head.get("ETag", "")).strip('"'),
             version_id=head.get("VersionId") if head.get("VersionId") not in (None, "null") else None,
+            last_modified=head.get("LastModified"),
         )
+
+    def mark_accepted(self, stored: StoredObject) -> bool:
+        """Tag exactly the checked object `stage=accepted` (the lifecycle rule for strays leaves it);
+        False if it is gone."""
+        pinned = {"VersionId": stored.version_id} if stored.version_id else {}
+        try:
+            with aws.unavailable_when_throttled():
+                self.client.put_object_tagging(
+                    Bucket=self.bucket,
+                    Key=stored.key,
+                    Tagging={"TagSet": [{"Key": STAGE, "Value": ACCEPTED}]},
+                    **pinned,  # type: ignore[arg-type]
+                )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _GONE:
+                return False
+            raise
+        return True
 
     def read_start(self, stored: StoredObject, length: int) -> bytes | None:
         """The first `length` bytes of exactly the object that was checked (one ranged GetObject, pinned
@@ -186,26 +223,6 @@ class Storage:
                 return None
             raise
         return answer["Body"].read(length)
-
-    def copy_checked(self, checked: StoredObject, destination: str) -> bool:
-        """Copy exactly the object that was checked (its version, and its ETag) in one CopyObject, so
-        the copy keeps that ETag (up to 5 GiB, MaxUploadBytes' limit). False if it is gone."""
-        source: dict[str, str] = {"Bucket": self.bucket, "Key": checked.key}
-        if checked.version_id:
-            source["VersionId"] = checked.version_id
-        try:
-            with aws.unavailable_when_throttled():
-                self.client.copy_object(
-                    CopySource=source,  # type: ignore[arg-type]
-                    CopySourceIfMatch=f'"{checked.etag}"',
-                    Bucket=self.bucket,
-                    Key=destination,
-                )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in _GONE | {"PreconditionFailed", "412"}:
-                return False
-            raise
-        return True
 
     def exists(self, key: str) -> bool:
         return self.head(key) is not None

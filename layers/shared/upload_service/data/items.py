@@ -146,6 +146,8 @@ def upload_from_item(item: Mapping[str, Any]) -> UploadRecord:
         event_sent=bool(values.get("eventSent", False)),
         forwarding=forwarding_from_values(values),
         multipart_id=values.get("multipartId"),
+        delivered_at=parse_isoformat(values["deliveredAt"]) if "deliveredAt" in values else None,
+        copy_id=values.get("copyId"),
     )
 
 

@@ -3,8 +3,10 @@
   upload         PK=TOKEN#<ref>      SK=UPLOAD#<id>     one upload of that token (token + uploads: one Query)
   upload pointer PK=UPLOAD#<id>      SK=UPLOAD          which token an upload id belongs to (its ref)
 
-A PENDING upload is in the sparse index OpenByTargetExpiry (openAll="ALL", openUntil = target
-expiry); every upload carries purgeAt, so DynamoDB's TTL removes it.
+An upload is in the sparse index OpenByTargetExpiry (openAll="ALL") while it has work left: PENDING
+until decided (openUntil = its target's expiry), ACCEPTED until its object is in media/ (openUntil =
+when it was accepted: data/delivery.py). The cleanup takes either once `CleanupGraceSeconds` have
+passed since. Every upload carries purgeAt, so DynamoDB's TTL removes it.
 """
 
 from __future__ import annotations
@@ -238,8 +240,9 @@ class UploadStore(TokenStore):
         return [upload_from_item(item) for item in self._query_items(params, take=None)]
 
     def stale_uploads(self, before: datetime, limit: int) -> list[UploadRecord]:
-        """PENDING uploads whose target expired before `before`, oldest first: a range of the sparse
-        open-uploads index, so the cost is what expired, not what is stored."""
+        """Uploads whose work was due before `before`, oldest first: PENDING ones whose target expired,
+        ACCEPTED ones not yet delivered. A range of the sparse open-uploads index, so the cost is what
+        is overdue, not what is stored."""
         params = {
             "TableName": self.table_name,
             "IndexName": "OpenByTargetExpiry",
@@ -257,12 +260,16 @@ class UploadStore(TokenStore):
         stored: StoredObject | None,
         detected_type: str | None = None,
     ) -> Any:
-        """The upload's decision, conditional on it being PENDING: out of the open-uploads index, with
-        what was checked (size, ETag, version, the type its first bytes showed) and its purge date;
-        an accepted one waits to be forwarded where the deployment forwards (VideoPlatform)."""
+        """The upload's decision, conditional on it being PENDING, with what was checked (size, ETag,
+        version, the type its first bytes showed) and its purge date. A rejected one leaves the
+        open-uploads index; an accepted one stays there until delivered, due now (the processor
+        delivers it at once; the cleanup, after its grace, finishes what it could not), and waits
+        to be forwarded where the deployment forwards (VideoPlatform)."""
         settings = get_settings()
         retention = timedelta(days=settings.record_retention_days)
         values: dict[str, Any] = {"reason": reason, "purgeAt": int((now + retention).timestamp())}
+        if status is UploadStatus.ACCEPTED:  # delivery due now: the cleanup's grace runs from here
+            values["openUntil"] = f"{isoformat(now)}#{upload.upload_id}"
         if status is UploadStatus.ACCEPTED and settings.forwarding:
             values["fwdStatus"] = ForwardingStatus.PENDING.value
         if stored is not None:
@@ -275,7 +282,7 @@ class UploadStore(TokenStore):
                 "Key": upload_key(upload.token_ref, upload.upload_id),
                 "UpdateExpression": "SET #status = :new, decidedAt = :now"
                 + "".join(f", #{name} = :{name}" for name in values)
-                + " REMOVE openAll, openUntil",
+                + ("" if status is UploadStatus.ACCEPTED else " REMOVE openAll, openUntil"),
                 "ConditionExpression": "#status = :pending",
                 "ExpressionAttributeNames": {"#status": "status", **{f"#{name}": name for name in values}},
                 "ExpressionAttributeValues": _to_item(
