@@ -56,6 +56,9 @@ class Double:
     def fault(self, **fault: Any) -> None:
         requests.post(f"{self.url}/_double/faults", json=fault, timeout=10).raise_for_status()
 
+    def pending_faults(self) -> list[dict[str, Any]]:
+        return list(requests.get(f"{self.url}/_double/stats", timeout=10).json()["faults"])
+
     def expire_access_tokens(self) -> None:
         requests.post(f"{self.url}/_double/expire-access-tokens", timeout=10).raise_for_status()
 
@@ -153,7 +156,7 @@ def no_range_twice(video: dict[str, Any]) -> bool:
     return len(ranges) == len(set(ranges))
 
 
-def test_a_file_of_six_chunks_is_one_video_with_the_video_id_on_every_later_chunk(
+def test_a_file_of_six_chunks_is_one_video_made_first_and_named_by_every_chunk(
     double: Double, published: Published
 ) -> None:
     upload, content = accepted(26 * MIB)
@@ -170,7 +173,8 @@ def test_a_file_of_six_chunks_is_one_video_with_the_video_id_on_every_later_chun
         f"bytes {first}-{min(first + 5 * MIB, 26 * MIB) - 1}/{26 * MIB}"
         for first in range(0, 26 * MIB, 5 * MIB)
     ]
-    assert [chunk["withVideoId"] for chunk in video["chunks"]] == [False] + [True] * 5
+    assert [chunk["withVideoId"] for chunk in video["chunks"]] == [True] * 6
+    assert video["metadata"] == [{"key": "uploadId", "value": upload.upload_id}]
     assert double.videos_titled(upload.file_name) == [record.forwarding.video_id]
     assert double.source_sha256(record.forwarding.video_id or "") == hashlib.sha256(content).hexdigest()
     assert published.about(upload.upload_id) == ["Upload Forwarded"]
@@ -446,3 +450,72 @@ def test_an_upload_that_keeps_failing_is_given_up_but_rate_limit_waits_do_not_co
 
     assert outcome.result == "failed" and "gave up after 10 invocations" in (outcome.detail or "")
     assert double.videos_titled(upload.file_name) == []
+
+
+# --- exactly one video per upload (issue 18 §4): whatever answer is lost, wherever the forwarder dies ---
+
+
+def one_video_holding(double: Double, upload: UploadRecord, content: bytes) -> str:
+    """Asserts that api.video holds one video of the upload (titled with its file name: an empty
+    one left behind counts too), recorded, complete, with the file's exact bytes; returns its id."""
+    record = record_of(upload).forwarding
+    assert record is not None and record.status is ForwardingStatus.FORWARDED
+    assert double.videos_titled(upload.file_name) == [record.video_id]
+    video = double.video(record.video_id or "")
+    assert video["complete"] and video["metadata"] == [{"key": "uploadId", "value": upload.upload_id}]
+    assert double.source_sha256(record.video_id or "") == hashlib.sha256(content).hexdigest()
+    return record.video_id or ""
+
+
+def test_a_lost_answer_to_the_video_creation_makes_one_video(double: Double, published: Published) -> None:
+    upload, content = accepted(12 * MIB)
+    double.fault(route="videos", method="POST", loseResponse=True, times=1)
+
+    outcome = forward(upload)
+
+    assert double.pending_faults() == []  # the creation's answer was lost indeed
+    assert outcome.result == "forwarded"
+    one_video_holding(double, upload, content)
+    assert published.about(upload.upload_id) == ["Upload Forwarded"]
+
+
+@pytest.mark.parametrize("size", [3 * MIB, 12 * MIB])
+def test_a_lost_answer_to_the_first_upload_request_makes_one_video(
+    double: Double, published: Published, size: int
+) -> None:
+    """Issue 18 §4's cases: 3 MiB in one request made two complete videos, 12 MiB a complete one and
+    an orphan. The first request names its video now, so its resend cannot start another."""
+    upload, content = accepted(size)
+    double.fault(route="upload", loseResponse=True, times=1)
+
+    outcome = forward(upload)
+
+    assert outcome.result == "forwarded"
+    video_id = one_video_holding(double, upload, content)
+    assert double.video(video_id)["bytesReceived"] == size  # the resent first chunk was refused
+    assert published.about(upload.upload_id) == ["Upload Forwarded"]
+
+
+def test_a_crash_between_the_videos_creation_and_its_record_makes_one_video(
+    double: Double, published: Published
+) -> None:
+    """The forwarder dies after api.video answered its first request and before the record: the next
+    attempt (once the lease expired) finds that video by the upload's id and goes on in it."""
+    upload, content = accepted(12 * MIB)
+
+    def crash_before_recording_the_first_answer(progress: Progress) -> None:
+        raise Crash()
+
+    with pytest.raises(Crash):
+        forward(
+            upload, owner="crashes", interrupt=crash_before_recording_the_first_answer, before_recording=True
+        )
+    crashed = record_of(upload).forwarding
+    assert crashed is not None and crashed.video_id is None  # nothing recorded
+
+    resumed = forward(upload, owner="after-expiry", now=int(time.time()) + 901)
+
+    assert resumed.result == "forwarded"
+    video_id = one_video_holding(double, upload, content)
+    assert [chunk["from"] for chunk in double.video(video_id)["chunks"]] == [0, 5 * MIB, 10 * MIB]
+    assert published.about(upload.upload_id) == ["Upload Forwarded"]
