@@ -14,7 +14,7 @@ from upload_service.storage import Storage, default_storage
 
 
 class SourceChanged(Exception):
-    """The object in media/ is not the size that was accepted."""
+    """The object in media/ is not the size that was accepted (the message, for the logs, names it)."""
 
 
 class StoredRange:

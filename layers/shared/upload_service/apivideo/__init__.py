@@ -19,7 +19,7 @@ from upload_service.apivideo.errors import (
     ApiVideoUnauthorized,
     ApiVideoUnavailable,
 )
-from upload_service.apivideo.key import api_key
+from upload_service.apivideo.key import ApiKeyUnavailable, api_key
 from upload_service.apivideo.upload import UPLOAD_ID_KEY, Progress, chunk_ranges, upload, video_of
 from upload_service.outbound import RetryLater
 
@@ -27,6 +27,7 @@ __all__ = [
     "PRODUCTION_URL",
     "SANDBOX_URL",
     "UPLOAD_ID_KEY",
+    "ApiKeyUnavailable",
     "ApiVideoClient",
     "ApiVideoError",
     "ApiVideoFinalError",
