@@ -8,9 +8,10 @@ Throughput and memory: a 256 MiB file in chunks of 50 MiB (6 requests) to the ap
   API key and bearer token already there), so its time, CPU and peak RSS are the forwarder's alone:
   the double and moto run in other processes.
 - The reference is plain `requests.post` of the same 6 chunks, read into memory first: the same
-  requests (`Content-Range`, `videoId` after the first) to the same double, without S3 and without
-  streaming. Why not one POST of the whole file, as the issue words it: the double refuses a request
-  over 200 MiB, as api.video does, so that is not a request the forwarder could ever make. The
+  requests (the video's lookup and creation, then `Content-Range` and `videoId` on every chunk) to
+  the same double, without S3 and without streaming. Why not one POST of the whole file, as the
+  issue words it: the double refuses a request over 200 MiB, as api.video does, so that is not a
+  request the forwarder could ever make. The
   chunked reference makes the double do exactly the same work for both sides, and the ratio is what
   reading from S3 and our client add. One POST of the whole file (to a second double whose
   per-request limit is raised in its own process, nothing in local_stack/ changed) is shown beside it.
@@ -24,7 +25,10 @@ Each round runs the three in turn, each in a fresh process; figures are medians 
 Calls per upload: `forwarding.forward_upload` through the real stores against moto (in process,
 provisioned from template.yaml) and the double, for files of 1, 3 and 6 chunks of 5 MiB: DynamoDB
 calls and items written, S3 and EventBridge calls (botocore event hooks, as cost.py counts) and
-api.video requests. Expected: items written = chunks + a constant, S3 GetObject = chunks.
+api.video requests. Expected: items written = chunks + a constant (4: the lease, the video's
+record before any byte, the finish, the outcome event's claim), S3 GetObject = chunks, api.video
+requests = chunks + 4 (the lookup of an earlier video, its creation, the upload token made and
+deleted) + the sign-in, once per process.
 
 Alone: `.venv/bin/python benchmarks/forwarding.py` (FORWARD_FILE_MIB, FORWARD_ROUNDS) prints the
 tables without writing results.json.
@@ -260,22 +264,27 @@ def child_reference(args: dict[str, Any]) -> None:
     with open(args["path"], "rb") as file:
         chunks = [file.read(chunk_bytes) for _ in range(0, size, chunk_bytes)]
     bearer = requests.post(f"{url}/auth/api-key", json={"apiKey": args["apiKey"]}, timeout=10).json()
+    authorization = {"Authorization": f"Bearer {bearer['access_token']}"}
     token = requests.post(
-        f"{url}/upload-tokens",
-        json={"ttl": 960},
-        headers={"Authorization": f"Bearer {bearer['access_token']}"},
-        timeout=10,
+        f"{url}/upload-tokens", json={"ttl": 960}, headers=authorization, timeout=10
     ).json()["token"]
-    video_id = None
     first = 0
     started, cpu = time.perf_counter(), time.process_time()
+    # the video first, as the forwarder makes it (its lookup of an earlier one included), under an
+    # upload id of its own: the forwarder must not find this video
+    upload_id = os.urandom(16).hex()
+    metadata = [{"key": "uploadId", "value": upload_id}]
+    requests.get(f"{url}/videos", params={"metadata[uploadId]": upload_id}, headers=authorization, timeout=10)
+    video_id = requests.post(
+        f"{url}/videos", json={"title": FILE_NAME, "metadata": metadata}, headers=authorization, timeout=10
+    ).json()["videoId"]
     for chunk in chunks:
         last = first + len(chunk) - 1
         headers = {} if len(chunks) == 1 else {"Content-Range": f"bytes {first}-{last}/{size}"}
         response = requests.post(
             f"{url}/upload",
             params={"token": token},
-            data={"videoId": video_id} if video_id else None,
+            data={"videoId": video_id},
             files={"file": (FILE_NAME, chunk, "video/mp4")},
             headers=headers,
             timeout=300,

@@ -190,8 +190,8 @@ class Accounts:
             raise invalid_query("sortBy", "This value should be one of: createdAt, ttl.")
         if sort_order not in ("asc", "desc"):
             raise invalid_query("sortOrder", "This value should be one of: asc, desc.")
-        page = _positive_int(query, "currentPage", 1, maximum=None)
-        size = _positive_int(query, "pageSize", 25, maximum=100)
+        page = positive_int(query, "currentPage", 1, maximum=None)
+        size = positive_int(query, "pageSize", 25, maximum=100)
         now = self._clock()
         with self._lock:
             tokens = [token for token in self._upload_tokens.values() if token.live(now)]
@@ -205,7 +205,8 @@ class Accounts:
         }
 
 
-def _positive_int(query: Mapping[str, str], name: str, default: int, maximum: int | None) -> int:
+def positive_int(query: Mapping[str, str], name: str, default: int, maximum: int | None) -> int:
+    """A paging parameter (`currentPage`, `pageSize`): `default` when absent, else api.video's 400."""
     raw = query.get(name)
     if raw is None:
         return default

@@ -5,12 +5,14 @@
 | --- | --- | --- |
 | `GET /_double/stats` | | counters: uploadRequests, bytesReceived, videoIds, videos, attempts, faults |
 | `GET /_double/videos/{videoId}` | | one video's counters (its chunks and attempts) |
-| `POST /_double/faults` | `{"status", "times", "route", "retryAfter", "body", "loseResponse"}` | a fault |
+| `POST /_double/faults` | `{"status", "times", "route", "method", "retryAfter", "body", "loseResponse"}` | |
 | `DELETE /_double/faults` | | drops the faults not used yet |
 | `POST /_double/expire-access-tokens` | | every bearer token dies (refresh tokens don't) |
 | `POST /_double/clock` | `{"advanceSeconds": n}` | moves the double's clock on (token expiry, rate window) |
 | `POST /_double/rate-limit` | `{"uploadsPerMinute": n}` | changes the upload requests' per-minute limit |
 | `POST /_double/reset` | | forgets videos, counters, faults and rate windows |
+
+A fault (`POST /_double/faults`) answers the next requests of its `route` group and `method`.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def _dispatch(double: VideoDouble, method: str, route: str, document: dict[str, 
 
 def fault_from(document: dict[str, Any]) -> Fault:
     """`{"status": 429, "times": 3, "route": "upload", "retryAfter": 5}` and the like (camelCase)."""
-    known = {"status", "times", "route", "retryAfter", "body", "loseResponse"}
+    known = {"status", "times", "route", "method", "retryAfter", "body", "loseResponse"}
     if unknown := set(document) - known:
         raise ValueError(f"unknown fault fields: {sorted(unknown)}")
     return Fault(
@@ -79,6 +81,7 @@ def fault_from(document: dict[str, Any]) -> Fault:
         retry_after=document.get("retryAfter"),
         body=document.get("body"),
         lose_response=bool(document.get("loseResponse", False)),
+        method=document.get("method"),
     )
 
 

@@ -1,4 +1,5 @@
-"""The double's videos and counters, and what `POST /upload` does with a parsed request."""
+"""The double's videos and counters: `POST /videos` (an empty video), `GET /videos` (filtered and
+paginated as api.video does), and what `POST /upload` does with a parsed request."""
 
 from __future__ import annotations
 
@@ -11,12 +12,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local_stack.video_double.accounts import Accounts, random_id
+from local_stack.video_double.accounts import Accounts, pagination, positive_int, random_id
 from local_stack.video_double.multipart import FilePart, Form
-from local_stack.video_double.problems import Problem, not_found, upload_refused
+from local_stack.video_double.problems import (
+    Problem,
+    attribute_required,
+    invalid_attribute,
+    invalid_query,
+    not_found,
+    upload_refused,
+)
 from local_stack.video_double.uploads import Attempt, Chunk, ContentRange, Video, check_request
 
 READ_BLOCK = 1024 * 1024
+#: `GET /videos?sortBy=`: api.video's choices.
+VIDEO_SORT_KEYS = ("title", "createdAt", "publishedAt", "updatedAt")
+#: `POST /videos` fields the double keeps (api.video's others, e.g. `clip` or `watermark`, are
+#: accepted and ignored: the double does not encode).
+_TEXT_FIELDS = ("title", "description")
+_FLAGS = {"public": "public", "panoramic": "panoramic", "mp4Support": "mp4_support"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,59 @@ class Platform:
         except Problem as problem:
             self.refused(request, problem.status, problem.title)
             raise
+
+    def create_video(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /videos`: an empty video ("video container") that uploads then name by its videoId."""
+        video = Video(random_id("vi"), _title(body), self._clock(), None)
+        video.description = _text(body, "description")
+        for name, attribute in _FLAGS.items():
+            if name in body:
+                if not isinstance(body[name], bool):
+                    raise invalid_attribute(name, "This value should be of type bool.")
+                setattr(video, attribute, body[name])
+        video.tags = _tags(body.get("tags", []))
+        video.metadata = _metadata(body.get("metadata", []))
+        with self._lock:
+            (self.storage / video.video_id).mkdir()
+            self.videos[video.video_id] = video
+            return video.document(self.base_url)
+
+    def list_videos(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        """`GET /videos`: every filter given must hold (`title` and `description` contained,
+        `metadata[key]=value` equal, every `tags[]` present), sorted, one page of `{data, pagination}`."""
+        first = {name: values[0] for name, values in query.items()}
+        sort_by = first.get("sortBy", "createdAt")
+        sort_order = first.get("sortOrder", "asc")
+        if sort_by not in VIDEO_SORT_KEYS:
+            raise invalid_query("sortBy", f"This value should be one of: {', '.join(VIDEO_SORT_KEYS)}.")
+        if sort_order not in ("asc", "desc"):
+            raise invalid_query("sortOrder", "This value should be one of: asc, desc.")
+        page = positive_int(first, "currentPage", 1, maximum=None)
+        size = positive_int(first, "pageSize", 25, maximum=100)
+        metadata = {
+            name[len("metadata[") : -1]: value
+            for name, value in first.items()
+            if name.startswith("metadata[") and name.endswith("]")
+        }
+        tags = query.get("tags[]", [])
+        with self._lock:
+            found = [
+                video
+                for video in self.videos.values()
+                if first.get("title", "") in video.title
+                and first.get("description", "") in video.description
+                and all({"key": key, "value": value} in video.metadata for key, value in metadata.items())
+                and all(tag in video.tags for tag in tags)
+            ]
+            key = (lambda v: v.title) if sort_by == "title" else (lambda v: v.created_at)
+            found.sort(key=key, reverse=sort_order == "desc")
+            shown = [video.document(self.base_url) for video in found[(page - 1) * size : page * size]]
+        extra = {
+            name: value
+            for name, value in first.items()
+            if name in ("title", "description", "sortBy", "sortOrder") or name.startswith("metadata[")
+        }
+        return {"data": shown, "pagination": pagination("/videos", len(found), page, size, len(shown), extra)}
 
     def refused(self, request: UploadRequest, status: int, error: str | None) -> None:
         """Counts a request that stored nothing (refused, throttled, or answered by a scripted fault)."""
@@ -142,6 +209,7 @@ class Platform:
         path = self.storage / video.video_id / f"{len(video.chunks):05d}.chunk"
         os.replace(part.path, path)
         video.chunks.append(Chunk(chunk_range, part.size, path, with_video_id))
+        video.form = video.form or chunk_range.form
         video.total = video.total if chunk_range.total is None else chunk_range.total
 
     def _count(
@@ -154,6 +222,46 @@ class Platform:
         self.bytes_received += request.size
         if video_id is not None:
             self.videos[video_id].attempts.append(attempt)
+
+
+def _title(body: dict[str, Any]) -> str:
+    if "title" not in body:
+        raise attribute_required("title")
+    title = body["title"]
+    if not isinstance(title, str) or not title.strip():
+        raise invalid_attribute("title", "This value should not be blank.")
+    return title
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name, "")
+    if not isinstance(value, str):
+        raise invalid_attribute(name, "This value should be of type string.")
+    return value
+
+
+def _tags(tags: Any) -> list[str]:
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise invalid_attribute("tags", "This value should be a list of strings.")
+    return list(tags)
+
+
+def _metadata(pairs: Any) -> list[dict[str, str]]:
+    """api.video's `[{"key", "value"}]`, both strings, each key once."""
+    if not isinstance(pairs, list) or not all(
+        isinstance(pair, dict)
+        and set(pair) == {"key", "value"}
+        and isinstance(pair["key"], str)
+        and isinstance(pair["value"], str)
+        and pair["key"]
+        for pair in pairs
+    ):
+        raise invalid_attribute(
+            "metadata", 'This value should be a list of {"key": string, "value": string}.'
+        )
+    if len({pair["key"] for pair in pairs}) != len(pairs):
+        raise invalid_attribute("metadata", "A metadata key appears more than once.")
+    return [{"key": pair["key"], "value": pair["value"]} for pair in pairs]
 
 
 def _single_file(form: Form | None) -> FilePart:

@@ -52,6 +52,10 @@ def invalid_attribute(name: str, detail: str) -> Problem:
     return Problem(400, "invalid-attribute", "An attribute is invalid.", name=name, detail=detail)
 
 
+def attribute_required(name: str) -> Problem:
+    return Problem(400, "attribute-required", "This attribute is required.", name=name)
+
+
 def invalid_query(name: str, detail: str) -> Problem:
     return Problem(400, "invalid-query-parameter", "A query parameter is invalid.", name=name, detail=detail)
 

@@ -46,10 +46,11 @@ class Call:
     """One API request, its body read: JSON (a dict), an upload, or nothing."""
 
     params: dict[str, str]
-    query: dict[str, str]
+    query: dict[str, str]  # each parameter's first value
     authorization: str | None
     json: dict[str, Any]
     upload: UploadRequest | None
+    query_lists: dict[str, list[str]] = field(default_factory=dict)  # every value (`tags[]`)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ ROUTES = [
     _route("GET", "/upload-tokens/{token}", "upload-tokens", "get_token"),
     _route("DELETE", "/upload-tokens/{token}", "upload-tokens", "delete_token"),
     _route("POST", "/upload", "upload", "upload"),
+    _route("POST", "/videos", "videos", "create_video"),
+    _route("GET", "/videos", "videos", "list_videos"),
     _route("GET", "/videos/{video_id}", "videos", "get_video"),
     _route("GET", "/videos/{video_id}/status", "videos", "video_status"),
     _route("GET", "/videos/{video_id}/source", "videos", "video_source"),
@@ -106,7 +109,7 @@ class Api:
             return Reply.of(invalid_payload(str(exc)), self.limiter.peek(bucket), close=True)
         except Problem as problem:
             return Reply.of(problem, self.limiter.peek(bucket))
-        fault = self.faults.take(route.group)
+        fault = self.faults.take(route.group, route.method)
         if fault is not None and not fault.lose_response:
             return self._refuse(call, fault.problem(self.limiter.peek(bucket)), self.limiter.peek(bucket))
         rate = self.limiter.take(bucket)
@@ -133,7 +136,8 @@ class Api:
         headers: Mapping[str, str],
         body: BodyReader,
     ) -> Call:
-        query = {name: values[0] for name, values in parse_qs(url.query, keep_blank_values=True).items()}
+        query_lists = parse_qs(url.query, keep_blank_values=True)
+        query = {name: values[0] for name, values in query_lists.items()}
         upload = None
         document: dict[str, Any] = {}
         if route.operation == "upload":
@@ -142,7 +146,7 @@ class Api:
             document = _read_json(body)
         else:
             body.drain()
-        return Call(params, query, headers.get("authorization"), document, upload)
+        return Call(params, query, headers.get("authorization"), document, upload, query_lists)
 
     def _read_upload(
         self, query: dict[str, str], headers: Mapping[str, str], body: BodyReader
@@ -180,6 +184,14 @@ class Api:
     def upload(self, call: Call) -> Reply:
         assert call.upload is not None
         return Reply(201, self.platform.upload(call.upload))
+
+    def create_video(self, call: Call) -> Reply:
+        self.accounts.check_bearer(call.authorization)
+        return Reply(201, self.platform.create_video(call.json))
+
+    def list_videos(self, call: Call) -> Reply:
+        self.accounts.check_bearer(call.authorization)
+        return Reply(200, self.platform.list_videos(call.query_lists))
 
     def get_video(self, call: Call) -> Reply:
         self.accounts.check_bearer(call.authorization)

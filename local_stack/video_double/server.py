@@ -117,9 +117,12 @@ class VideoDouble:
         """The next `times` requests of `route` get api.video's 429 with `X-RateLimit-Retry-After`."""
         self.fail_next(429, times, route, retry_after=retry_after)
 
-    def lose_next_response(self, times: int = 1, route: str | None = "upload") -> None:
-        """The next `times` requests of `route` take effect, then the connection closes unanswered."""
-        self.add_fault(Fault(times, route, lose_response=True))
+    def lose_next_response(
+        self, times: int = 1, route: str | None = "upload", method: str | None = None
+    ) -> None:
+        """The next `times` requests of `route` (and `method`) take effect, then the connection closes
+        unanswered."""
+        self.add_fault(Fault(times, route, lose_response=True, method=method))
 
     def clear_faults(self) -> None:
         self.faults.clear()

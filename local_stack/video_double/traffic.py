@@ -14,6 +14,7 @@ from local_stack.video_double.problems import Problem, server_error, too_many_re
 WINDOW_SECONDS = 60
 #: Route groups a fault can target (`None`: any route but the control routes).
 ROUTE_GROUPS = ("auth", "upload-tokens", "upload", "videos")
+METHODS = ("GET", "POST", "DELETE")
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,11 @@ class RateLimiter:
 
 @dataclass
 class Fault:
-    """The next `times` requests of `route` (None: any) get this answer instead of the real one.
+    """The next `times` requests of `route` (None: any), of `method` (None: any), get this answer
+    instead of the real one.
 
-    `lose_response`: the request is handled as usual (a chunk is stored), then the connection is
-    closed without an answer, as when a response is lost on the way back.
+    `lose_response`: the request is handled as usual (a chunk is stored, a video created), then the
+    connection is closed without an answer, as when a response is lost on the way back.
     """
 
     times: int = 1
@@ -81,6 +83,7 @@ class Fault:
     retry_after: int | None = None
     body: dict[str, Any] | None = None
     lose_response: bool = False
+    method: str | None = None
 
     def __post_init__(self) -> None:
         if self.route is not None and self.route not in ROUTE_GROUPS:
@@ -91,6 +94,11 @@ class Fault:
             raise ValueError("a fault is either a status or a lost response")
         if self.status is not None and not 400 <= self.status <= 599:
             raise ValueError("a fault's status is a 4xx or 5xx")
+        if self.method is not None and self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS} or None, not {self.method!r}")
+
+    def matches(self, route: str, method: str) -> bool:
+        return self.route in (None, route) and self.method in (None, method)
 
     def problem(self, rate: RateState) -> Problem:
         """The answer: the scripted body, or api.video's own for that status."""
@@ -114,6 +122,7 @@ class Fault:
             "retryAfter": self.retry_after,
             "body": self.body,
             "loseResponse": self.lose_response,
+            "method": self.method,
         }
 
 
@@ -128,11 +137,11 @@ class Faults:
         with self._lock:
             self._pending.append(fault)
 
-    def take(self, route: str) -> Fault | None:
-        """The first pending fault for `route`, one use of it spent."""
+    def take(self, route: str, method: str) -> Fault | None:
+        """The first pending fault for `route` and `method`, one use of it spent."""
         with self._lock:
             for fault in self._pending:
-                if fault.route in (None, route):
+                if fault.matches(route, method):
                     fault.times -= 1
                     if fault.times == 0:
                         self._pending.remove(fault)

@@ -3,9 +3,11 @@
 A video's source arrives whole (no Content-Range), or in chunks of one form: `bytes first-last/total`
 or `part N/M` (`part N/*` until the last). The forms don't mix within a video, a total once given
 is fixed, no range or part arrives twice, every chunk but the last is at least 5 MiB, one request
-carries at most 200 MiB, a video has at most 10,000 parts. The first chunk creates the video; every
-later one names it in the `videoId` field. Chunks stay on disk as they came, one file each; the
-source is them in order, complete once they cover the total.
+carries at most 200 MiB, a video has at most 10,000 parts. A first chunk without `videoId` creates
+the video; every later one names it in the `videoId` field. A video made empty by `POST /videos`
+(a "video container") is named by all its chunks, the first included; its first chunk sets its
+form. Chunks stay on disk as they came, one file each; the source is them in order, complete once
+they cover the total.
 """
 
 from __future__ import annotations
@@ -140,10 +142,16 @@ class Video:
     video_id: str
     title: str
     created_at: float
-    form: Form
+    form: Form | None  # None: created empty, no chunk yet
     total: int | None = None
     chunks: list[Chunk] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
+    description: str = ""
+    public: bool = True
+    panoramic: bool = False
+    mp4_support: bool = True
+    tags: list[str] = field(default_factory=list)
+    metadata: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -168,6 +176,8 @@ class Video:
             raise upload_refused(
                 "video-source-already-uploaded", "The source of the video is already uploaded."
             )
+        if self.form is None:  # an empty video: its first chunk starts it
+            return
         if chunk.form != self.form:
             raise _range_problem(
                 f"started-with-{self.form}",
@@ -210,16 +220,16 @@ class Video:
         return {
             "videoId": self.video_id,
             "title": self.title,
-            "description": "",
             "createdAt": created,
             "updatedAt": created,
             "publishedAt": created,
             "discarded": False,
-            "public": True,
-            "panoramic": False,
-            "mp4Support": True,
-            "tags": [],
-            "metadata": [],
+            "description": self.description,
+            "public": self.public,
+            "panoramic": self.panoramic,
+            "mp4Support": self.mp4_support,
+            "tags": list(self.tags),
+            "metadata": [dict(pair) for pair in self.metadata],
             "source": {"uri": f"/videos/{self.video_id}/source"},
             "assets": {
                 "iframe": f'<iframe src="{base_url}/vod/{self.video_id}" width="100%" height="100%" '
@@ -232,12 +242,11 @@ class Video:
         }
 
     def status_document(self) -> dict[str, Any]:
-        """`GET /videos/{id}/status`: what the ingest holds, for a client resuming an upload."""
-        ingest: dict[str, Any] = {
-            "status": "uploaded" if self.complete else "uploading",
-            "filesize": self.size if self.complete else None,
-        }
-        if self.form == "bytes":
+        """`GET /videos/{id}/status`: what the ingest holds, for a client resuming an upload (an empty
+        video is `missing` its source, as api.video says of a video created but not uploaded)."""
+        status = "uploaded" if self.complete else "uploading" if self.chunks else "missing"
+        ingest: dict[str, Any] = {"status": status, "filesize": self.size if self.complete else None}
+        if self.form in ("bytes", None):
             ingest["receivedBytes"] = [
                 {"from": c.range.first, "to": c.range.last, "total": self.total or c.range.total}
                 for c in self.in_order()
@@ -250,6 +259,7 @@ class Video:
         return {
             "videoId": self.video_id,
             "title": self.title,
+            "metadata": [dict(pair) for pair in self.metadata],
             "form": self.form,
             "total": self.total,
             "complete": self.complete,

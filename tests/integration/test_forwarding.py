@@ -11,23 +11,28 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 import requests
+from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+from aws_lambda_powertools.utilities.parameters.secrets import SecretsProvider
+from botocore.exceptions import ClientError
 
 from local_stack.workers import sqs_event
-from tests.conftest import Published, Stack
+from tests.conftest import Published, Stack, User, aws_response
 from tests.integration.test_processing import CLIP, seed_upload
 from upload_service import forwarding, outbound
-from upload_service.apivideo import Progress
+from upload_service.apivideo import ApiKeyUnavailable, Progress
 from upload_service.config import get_settings
 from upload_service.data.forwarding import ForwardingStore
 from upload_service.data.table import default_store
 from upload_service.data.uploads import UploadStore
-from upload_service.records import ForwardingStatus, UploadRecord, UploadStatus
+from upload_service.ids import generate_token
+from upload_service.records import ForwardingStatus, TokenRecord, UploadRecord, UploadStatus
 from upload_service.repository import default_repository
 from upload_service.storage import default_storage
 from upload_service.video_platform import ApiVideoUploader
@@ -55,6 +60,9 @@ class Double:
 
     def fault(self, **fault: Any) -> None:
         requests.post(f"{self.url}/_double/faults", json=fault, timeout=10).raise_for_status()
+
+    def pending_faults(self) -> list[dict[str, Any]]:
+        return list(requests.get(f"{self.url}/_double/stats", timeout=10).json()["faults"])
 
     def expire_access_tokens(self) -> None:
         requests.post(f"{self.url}/_double/expire-access-tokens", timeout=10).raise_for_status()
@@ -153,7 +161,7 @@ def no_range_twice(video: dict[str, Any]) -> bool:
     return len(ranges) == len(set(ranges))
 
 
-def test_a_file_of_six_chunks_is_one_video_with_the_video_id_on_every_later_chunk(
+def test_a_file_of_six_chunks_is_one_video_made_first_and_named_by_every_chunk(
     double: Double, published: Published
 ) -> None:
     upload, content = accepted(26 * MIB)
@@ -170,7 +178,8 @@ def test_a_file_of_six_chunks_is_one_video_with_the_video_id_on_every_later_chun
         f"bytes {first}-{min(first + 5 * MIB, 26 * MIB) - 1}/{26 * MIB}"
         for first in range(0, 26 * MIB, 5 * MIB)
     ]
-    assert [chunk["withVideoId"] for chunk in video["chunks"]] == [False] + [True] * 5
+    assert [chunk["withVideoId"] for chunk in video["chunks"]] == [True] * 6
+    assert video["metadata"] == [{"key": "uploadId", "value": upload.upload_id}]
     assert double.videos_titled(upload.file_name) == [record.forwarding.video_id]
     assert double.source_sha256(record.forwarding.video_id or "") == hashlib.sha256(content).hexdigest()
     assert published.about(upload.upload_id) == ["Upload Forwarded"]
@@ -304,7 +313,7 @@ def test_uploads_that_were_not_accepted_never_reach_api_video(double: Double) ->
 
 
 def test_nothing_secret_is_logged_while_forwarding(
-    stack: Stack, double: Double, capsys: pytest.CaptureFixture[str]
+    stack: Stack, double: Double, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     double.expire_access_tokens()  # a renewal, a retry and an error, logged as they happen
     double.fault(status=503, times=1, route="upload")
@@ -312,8 +321,11 @@ def test_nothing_secret_is_logged_while_forwarding(
 
     assert forward(upload).result == "forwarded"
 
+    # The Logger's handler writes to the stdout it found at import, not capsys's: its records are
+    # read through caplog, with their extra fields.
     logged = capsys.readouterr()
-    text = logged.out + logged.err
+    assert "Retrying an outbound call" in caplog.text  # the 503 was logged
+    text = logged.out + logged.err + caplog.text + repr([record.__dict__ for record in caplog.records])
     assert stack.info["videoPlatform"]["apiKey"] not in text
     assert "eyJ" not in text  # the double's bearer tokens are JWT-shaped
     assert "token=" not in text
@@ -446,3 +458,186 @@ def test_an_upload_that_keeps_failing_is_given_up_but_rate_limit_waits_do_not_co
 
     assert outcome.result == "failed" and "gave up after 10 invocations" in (outcome.detail or "")
     assert double.videos_titled(upload.file_name) == []
+
+
+# --- exactly one video per upload (issue 18 §4): whatever answer is lost, wherever the forwarder dies ---
+
+
+def one_video_holding(double: Double, upload: UploadRecord, content: bytes) -> str:
+    """Asserts that api.video holds one video of the upload (titled with its file name: an empty
+    one left behind counts too), recorded, complete, with the file's exact bytes; returns its id."""
+    record = record_of(upload).forwarding
+    assert record is not None and record.status is ForwardingStatus.FORWARDED
+    assert double.videos_titled(upload.file_name) == [record.video_id]
+    video = double.video(record.video_id or "")
+    assert video["complete"] and video["metadata"] == [{"key": "uploadId", "value": upload.upload_id}]
+    assert double.source_sha256(record.video_id or "") == hashlib.sha256(content).hexdigest()
+    return record.video_id or ""
+
+
+def test_a_lost_answer_to_the_video_creation_makes_one_video(double: Double, published: Published) -> None:
+    upload, content = accepted(12 * MIB)
+    double.fault(route="videos", method="POST", loseResponse=True, times=1)
+
+    outcome = forward(upload)
+
+    assert double.pending_faults() == []  # the creation's answer was lost indeed
+    assert outcome.result == "forwarded"
+    one_video_holding(double, upload, content)
+    assert published.about(upload.upload_id) == ["Upload Forwarded"]
+
+
+@pytest.mark.parametrize("size", [3 * MIB, 12 * MIB])
+def test_a_lost_answer_to_the_first_upload_request_makes_one_video(
+    double: Double, published: Published, size: int
+) -> None:
+    """Issue 18 §4's cases: 3 MiB in one request made two complete videos, 12 MiB a complete one and
+    an orphan. The first request names its video now, so its resend cannot start another."""
+    upload, content = accepted(size)
+    double.fault(route="upload", loseResponse=True, times=1)
+
+    outcome = forward(upload)
+
+    assert outcome.result == "forwarded"
+    video_id = one_video_holding(double, upload, content)
+    assert double.video(video_id)["bytesReceived"] == size  # the resent first chunk was refused
+    assert published.about(upload.upload_id) == ["Upload Forwarded"]
+
+
+def test_a_crash_between_the_videos_creation_and_its_record_makes_one_video(
+    double: Double, published: Published
+) -> None:
+    """The forwarder dies after api.video answered its first request and before the record: the next
+    attempt (once the lease expired) finds that video by the upload's id and goes on in it."""
+    upload, content = accepted(12 * MIB)
+
+    def crash_before_recording_the_first_answer(progress: Progress) -> None:
+        raise Crash()
+
+    with pytest.raises(Crash):
+        forward(
+            upload, owner="crashes", interrupt=crash_before_recording_the_first_answer, before_recording=True
+        )
+    crashed = record_of(upload).forwarding
+    assert crashed is not None and crashed.video_id is None  # nothing recorded
+
+    resumed = forward(upload, owner="after-expiry", now=int(time.time()) + 901)
+
+    assert resumed.result == "forwarded"
+    video_id = one_video_holding(double, upload, content)
+    assert [chunk["from"] for chunk in double.video(video_id)["chunks"]] == [0, 5 * MIB, 10 * MIB]
+    assert published.about(upload.upload_id) == ["Upload Forwarded"]
+
+
+# --- what the uploader sees of an error (issue 18 §6) ---
+
+
+def accepted_for(user: User, size: int) -> tuple[UploadRecord, str, bytes]:
+    """An ACCEPTED upload under a token `user` owns: (the upload, the token, its content)."""
+    content = CLIP + random.Random(size).randbytes(size - len(CLIP))
+    now = datetime.now(UTC)
+    repo = default_repository()
+    token = TokenRecord.new(generate_token(), user.sub, 600, now)
+    repo.create_token(token, max_live=10_000)
+    upload = UploadRecord(
+        token.ref,
+        uuid.uuid4().hex,
+        user.sub,
+        f"{uuid.uuid4().hex}.mp4",
+        size,
+        "video/mp4",
+        now,
+        now + timedelta(minutes=10),
+    )
+    repo.start_upload(upload, allowance=3, attempts=50, retention=timedelta(days=1), now=now)
+    storage = default_storage()
+    storage.client.put_object(
+        Bucket=storage.bucket, Key=upload.media_key, Body=content, ContentType="video/mp4"
+    )
+    stored = storage.head(upload.media_key)
+    assert stored is not None
+    return repo.accept_upload(upload, stored, now), token.token, content
+
+
+ACCOUNT = "123456789012"
+ROLE = "upload-tokens-ForwardUploadFunctionRole-1A2B3C4D5E6F"
+SECRET_ARN = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:upload-tokens/api-video-AbCdEf"
+
+
+def denied(action: str, resource: str) -> str:
+    """IAM's refusal, as AWS words it: the account, the role and the resource by name."""
+    return (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE}/forward-upload is not authorized to perform: "
+        f"{action} on resource: {resource} because no identity-based policy allows the {action} action"
+    )
+
+
+@contextmanager
+def secrets_manager_denied(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """GetSecretValue answered with Secrets Manager's AccessDeniedException (a provider of its own,
+    so no cached key answers instead)."""
+    client = boto3.client("secretsmanager")
+    payload = {
+        "__type": "AccessDeniedException",
+        "Message": denied("secretsmanager:GetSecretValue", SECRET_ARN),
+    }
+    client.meta.events.register(
+        "before-send.secrets-manager.GetSecretValue",
+        lambda **_: aws_response(400, json.dumps(payload).encode(), "application/x-amz-json-1.1"),
+    )
+    monkeypatch.setitem(DEFAULT_PROVIDERS, "secrets", SecretsProvider(boto3_client=client))
+    yield
+
+
+@contextmanager
+def s3_denied(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The ranged GetObject of the file answered with S3's AccessDenied."""
+    del monkeypatch
+    storage = default_storage()
+    body = (
+        "<?xml version='1.0' encoding='UTF-8'?><Error><Code>AccessDenied</Code><Message>"
+        + denied("s3:GetObject", f"arn:aws:s3:::{storage.bucket}/media/...")
+        + "</Message><RequestId>injected</RequestId></Error>"
+    )
+
+    def deny(**_: Any) -> Any:
+        return aws_response(403, body.encode(), "application/xml")
+
+    storage.client.meta.events.register("before-send.s3.GetObject", deny)
+    try:
+        yield
+    finally:
+        storage.client.meta.events.unregister("before-send.s3.GetObject", deny)
+
+
+@pytest.mark.parametrize(
+    ("injected", "raised", "shown"),
+    [
+        (secrets_manager_denied, ApiKeyUnavailable, "the API key could not be read; retrying"),
+        (s3_denied, ClientError, "an internal error; retrying"),
+    ],
+)
+def test_an_aws_error_is_logged_but_never_shown_to_the_uploader(
+    stack: Stack,
+    double: Double,
+    user: User,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    injected: Callable[[pytest.MonkeyPatch], Any],
+    raised: type[Exception],
+    shown: str,
+) -> None:
+    """Issue 18 §6: `forwarding.error` carried botocore's text (account, role, secret) to the uploader."""
+    upload, token, _ = accepted_for(user, 1 * MIB)
+
+    with injected(monkeypatch), pytest.raises(raised):  # raised on to the handler: the message returns later
+        forward(upload)
+    answer = requests.get(f"{stack.api}/upload-tokens/{token}", headers=user.headers(), timeout=30)
+
+    assert answer.status_code == 200
+    (seen,) = [u for u in answer.json()["uploads"] if u["uploadId"] == upload.upload_id]
+    assert seen["forwarding"]["status"] == "IN_PROGRESS"
+    assert seen["forwarding"]["error"] == shown
+    for detail in (ACCOUNT, ROLE, "arn:aws", "api-video-AbCdEf", "not authorized"):
+        assert detail not in answer.text
+    assert f"assumed-role/{ROLE}" in caplog.text  # the details are in the log (the traceback)

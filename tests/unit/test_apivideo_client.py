@@ -99,6 +99,10 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     problem: dict[str, Any] | None = None
     drop_after: int = 0
+    lost: bool = False  # handled as usual (a video made, a chunk kept), then the connection closed
+
+
+LOST = Reply(lost=True)
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,8 @@ class FakeApiVideo(Server):
         self.deleted: list[str] = []
         self.chunks: list[Chunk] = []
         self.videos: dict[str, list[tuple[int, int]]] = {}
+        self.metadata: dict[str, dict[str, str]] = {}  # videoId -> its metadata, for POST /videos' videos
+        self.titles: dict[str, str] = {}
         self.counter = 0
 
     @property
@@ -179,11 +185,18 @@ class FakeApiVideoHandler(BaseHTTPRequestHandler):
             self.rfile.read(reply.drop_after)
             self.close_connection = True
             return
+        lost = reply is not None and reply.lost
+        if lost:
+            reply = None
         if route == "POST /upload":
-            self.reply(self.receive_chunk(reply))
+            answer = self.receive_chunk(reply)
+        else:
+            self.read_json()
+            answer = reply or self.answer(route)
+        if lost:
+            self.close_connection = True
             return
-        self.read_json()
-        self.reply(reply or self.answer(route))
+        self.reply(answer)
 
     def answer(self, route: str) -> Reply:
         server = self.server
@@ -197,6 +210,21 @@ class FakeApiVideoHandler(BaseHTTPRequestHandler):
             received = sorted(server.videos.get(route.split("/")[2], []))
             ingest = {"receivedBytes": [{"from": first, "to": last} for first, last in received]}
             return Reply(200, problem={"ingest": ingest})
+        if route == "POST /videos":
+            video_id = server.new_id("vi")
+            server.videos[video_id] = []
+            server.titles[video_id] = self.body["title"]
+            server.metadata[video_id] = {pair["key"]: pair["value"] for pair in self.body["metadata"]}
+            return Reply(201, problem={"videoId": video_id, "title": self.body["title"]})
+        if route == "GET /videos":
+            query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+            wanted = {k[len("metadata[") : -1]: v for k, v in query.items() if k.startswith("metadata[")}
+            found = [
+                {"videoId": video_id}
+                for video_id, metadata in server.metadata.items()
+                if wanted.items() <= metadata.items()
+            ]
+            return Reply(200, problem={"data": found, "pagination": {"itemsTotal": len(found)}})
         if route == "POST /upload-tokens":
             token = server.new_id("to")
             server.tokens.add(token)
@@ -223,7 +251,7 @@ class FakeApiVideoHandler(BaseHTTPRequestHandler):
     def receive_chunk(self, scripted: Reply | None) -> Reply:
         token = parse_qs(urlsplit(self.path).query).get("token", [""])[0]
         fields, length, sha256 = self.read_multipart()
-        reply = scripted or self.accept_chunk(token, fields)
+        reply = scripted or self.accept_chunk(token, fields, length)
         video_id = fields.get("videoId")
         with self.server.lock:
             chunk = Chunk(
@@ -238,20 +266,26 @@ class FakeApiVideoHandler(BaseHTTPRequestHandler):
             self.server.chunks.append(chunk)
         return reply
 
-    def accept_chunk(self, token: str, fields: dict[str, str]) -> Reply:
+    def accept_chunk(self, token: str, fields: dict[str, str], length: int) -> Reply:
         server = self.server
         if token not in server.tokens:
             return Reply(404, problem=problem(404, "The upload token was not found."))
         video_id = fields.get("videoId") or server.new_id("vi")
         if video_id not in server.videos and "videoId" in fields:
             return Reply(404, problem=problem(404, "The video was not found."))
-        first, last = self.range_received()
+        first, last = self.range_received(length)
+        if any(
+            first <= held_last and held_first <= last
+            for held_first, held_last in server.videos.get(video_id, [])
+        ):
+            return Reply(400, problem=problem(400, "The range overlaps a range already received."))
         server.videos.setdefault(video_id, []).append((first, last))
         return Reply(200, problem={"videoId": video_id})
 
-    def range_received(self) -> tuple[int, int]:
+    def range_received(self, length: int) -> tuple[int, int]:
+        """The chunk's `Content-Range`, or the whole file (no header)."""
         found = re.fullmatch(r"bytes (\d+)-(\d+)/\d+", self.headers.get("Content-Range") or "")
-        return (int(found[1]), int(found[2])) if found else (0, -1)
+        return (int(found[1]), int(found[2])) if found else (0, length - 1)
 
     def read_multipart(self) -> tuple[dict[str, str], int, str]:
         """Fields before the file part, and the file part's length and sha256, read as a stream."""
@@ -316,12 +350,17 @@ def client(api: FakeApiVideo, clock: FakeClock) -> ApiVideoClient:
     return ApiVideoClient(api.url, API_KEY, http=outbound.build_session(sleep=clock.sleep), clock=clock)
 
 
+UPLOAD_ID = "0123456789abcdef0123456789abcdef"
+
+
 def send_file(client: ApiVideoClient, source: PatternSource, chunk: int, **kwargs: Any) -> list[Progress]:
-    """Uploads `source` as "clip.mp4"; the progress reported after each chunk."""
+    """Uploads `source` as "clip.mp4" (the upload UPLOAD_ID); the progress reported once the video
+    exists and after each chunk."""
     reported: list[Progress] = []
     final = upload(
         client,
         source,
+        upload_id=UPLOAD_ID,
         file_name="clip.mp4",
         size=source.size,
         chunk_bytes=chunk,
@@ -446,15 +485,16 @@ def test_a_small_file_is_one_request_without_content_range(api: FakeApiVideo, cl
     reported = send_file(client, source, chunk=5 * MIB)
 
     [chunk] = api.chunks
-    assert (chunk.content_range, chunk.video_id, chunk.file_name) == (None, None, "clip.mp4")
+    [video_id] = api.videos
+    assert (chunk.content_range, chunk.video_id, chunk.file_name) == (None, video_id, "clip.mp4")
     assert (chunk.length, chunk.sha256) == (source.size, source.sha256(0, source.size - 1))
-    assert reported == [Progress(next(iter(api.videos)), source.size)]
+    assert reported == [Progress(video_id, 0), Progress(video_id, source.size)]
     assert "Authorization" not in api.headers_seen[api.calls.index("POST /upload")]
     assert api.deleted == [chunk.token]
     assert api.tokens == set()
 
 
-def test_a_26_mib_file_goes_in_6_chunks_naming_the_video_after_the_first(
+def test_a_26_mib_file_goes_in_6_chunks_each_naming_the_video(
     api: FakeApiVideo, client: ApiVideoClient
 ) -> None:
     size = 26 * MIB
@@ -465,11 +505,112 @@ def test_a_26_mib_file_goes_in_6_chunks_naming_the_video_after_the_first(
     ranges = [(first, min(first + 5 * MIB, size) - 1) for first in range(0, size, 5 * MIB)]
     assert [c.content_range for c in api.chunks] == [f"bytes {a}-{b}/{size}" for a, b in ranges]
     [video_id] = api.videos
-    assert [c.video_id for c in api.chunks] == [None] + [video_id] * 5
+    assert [c.video_id for c in api.chunks] == [video_id] * 6
     assert [c.sha256 for c in api.chunks] == [source.sha256(a, b) for a, b in ranges]
-    assert reported == [Progress(video_id, b + 1) for _, b in ranges]
+    assert reported == [Progress(video_id, 0)] + [Progress(video_id, b + 1) for _, b in ranges]
     assert api.count("POST /upload-tokens") == 1
     assert api.deleted == [api.chunks[0].token]
+
+
+def test_the_video_is_made_and_reported_before_any_byte_is_sent(
+    api: FakeApiVideo, client: ApiVideoClient
+) -> None:
+    source = PatternSource(12 * MIB)
+    reported: list[Progress] = []
+    calls_when_reported: list[list[str]] = []
+
+    def record(progress: Progress) -> None:
+        reported.append(progress)
+        calls_when_reported.append(list(api.calls))
+
+    final = upload(
+        client,
+        source,
+        upload_id=UPLOAD_ID,
+        file_name="clip.mp4",
+        size=source.size,
+        chunk_bytes=5 * MIB,
+        on_chunk=record,
+    )
+
+    [video_id] = api.videos
+    assert (api.titles[video_id], api.metadata[video_id]) == ("clip.mp4", {"uploadId": UPLOAD_ID})
+    assert reported[0] == Progress(video_id, 0)
+    assert calls_when_reported[0] == ["POST /auth/api-key", "GET /videos", "POST /videos"]  # no byte yet
+    assert api.calls[3:] == ["POST /upload-tokens", *["POST /upload"] * 3, "DELETE /upload-tokens/{t}"]
+    assert [c.video_id for c in api.chunks] == [video_id] * 3
+    assert final == Progress(video_id, source.size)
+
+
+def test_the_video_an_earlier_attempt_made_is_used_not_made_again(
+    api: FakeApiVideo, client: ApiVideoClient
+) -> None:
+    """An attempt that made the video but ended before recording it (a crash): the next one finds it."""
+    earlier = client.create_video("clip.mp4", {"uploadId": UPLOAD_ID})
+    client.create_video("other.mp4", {"uploadId": "f" * 32})
+
+    reported = send_file(client, PatternSource(6 * MIB), chunk=5 * MIB)
+
+    assert reported[0] == Progress(earlier, 0)
+    assert api.count("POST /videos") == 2  # the two above, none by the upload
+    assert {c.video_id for c in api.chunks} == {earlier}
+    assert api.videos[earlier] == [(0, 5 * MIB - 1), (5 * MIB, 6 * MIB - 1)]
+
+
+def test_a_lost_answer_to_the_video_creation_is_not_resent_and_the_video_is_found(
+    api: FakeApiVideo, client: ApiVideoClient
+) -> None:
+    api.script("POST /videos", LOST)
+
+    reported = send_file(client, PatternSource(6 * MIB), chunk=5 * MIB)
+
+    [video_id] = api.videos
+    assert reported[0] == Progress(video_id, 0)
+    assert (api.count("POST /videos"), api.count("GET /videos")) == (1, 2)  # made once, looked up twice
+    assert reported[-1] == Progress(video_id, 6 * MIB)
+
+
+@pytest.mark.parametrize("reply", [Reply(503, problem=problem(503, "Busy")), LOST])
+def test_a_creation_that_failed_sends_no_byte_and_is_not_resent(
+    api: FakeApiVideo, client: ApiVideoClient, reply: Reply
+) -> None:
+    """A 503 is not resent at once (it may have made the video all the same): the lookup after it
+    decides; finding nothing, the attempt ends and the next one looks again before making one."""
+    api.script("POST /videos", reply)
+    api.script("GET /videos", None, Reply(200, problem={"data": [], "pagination": {}}))  # as if not made yet
+    reported: list[Progress] = []
+
+    with pytest.raises(ApiVideoUnavailable):
+        upload(
+            client,
+            PatternSource(6 * MIB),
+            upload_id=UPLOAD_ID,
+            file_name="clip.mp4",
+            size=6 * MIB,
+            chunk_bytes=5 * MIB,
+            on_chunk=reported.append,
+        )
+
+    assert (api.count("POST /videos"), api.count("GET /videos"), api.chunks, reported) == (1, 2, [], [])
+
+
+@pytest.mark.parametrize("size", [3 * MIB, 12 * MIB])
+def test_a_lost_answer_to_the_first_chunk_makes_no_second_video(
+    api: FakeApiVideo, client: ApiVideoClient, size: int
+) -> None:
+    """The first chunk names its video too: resent by the session after its answer was lost, it is
+    refused as already received (not taken as a new video's first chunk), and the status says so."""
+    source = PatternSource(size)
+    api.script("POST /upload", LOST)
+
+    reported = send_file(client, source, chunk=5 * MIB)
+
+    [video_id] = api.videos
+    assert [c.status for c in api.chunks][:2] == [200, 400]
+    assert {c.video_id for c in api.chunks} == {video_id}
+    assert reported[-1] == Progress(video_id, size)
+    held = sorted(api.videos[video_id])
+    assert held == [(a, min(a + 5 * MIB, size) - 1) for a in range(0, size, 5 * MIB)]
 
 
 def test_a_crash_after_chunk_2_resumes_at_chunk_3_with_the_same_video(
@@ -481,12 +622,18 @@ def test_a_crash_after_chunk_2_resumes_at_chunk_3_with_the_same_video(
 
     def record_then_crash(progress: Progress) -> None:
         saved.append(progress)
-        if len(saved) == 2:
+        if progress.bytes_sent == 10 * MIB:
             raise RuntimeError("the function died")
 
     with pytest.raises(RuntimeError):
         upload(
-            client, source, file_name="clip.mp4", size=size, chunk_bytes=5 * MIB, on_chunk=record_then_crash
+            client,
+            source,
+            upload_id=UPLOAD_ID,
+            file_name="clip.mp4",
+            size=size,
+            chunk_bytes=5 * MIB,
+            on_chunk=record_then_crash,
         )
     source.opened.clear()
 
@@ -497,6 +644,7 @@ def test_a_crash_after_chunk_2_resumes_at_chunk_3_with_the_same_video(
     assert source.opened[0] == (10 * MIB, 15 * MIB - 1)  # nothing acknowledged is read again
     assert sorted(api.videos[video_id]) == [(a, min(a + 5 * MIB, size) - 1) for a in range(0, size, 5 * MIB)]
     assert [c.video_id for c in api.chunks[2:]] == [video_id] * 4
+    assert (api.count("GET /videos"), api.count("POST /videos")) == (1, 1)  # the resume knew its video
     assert reported[-1] == Progress(video_id, size)
     first_token, second_token = api.chunks[0].token, api.chunks[2].token
     assert first_token != second_token
@@ -525,7 +673,13 @@ def test_a_finished_upload_sends_nothing(api: FakeApiVideo, client: ApiVideoClie
     done = Progress("vi1", 6 * MIB)
     assert (
         upload(
-            client, PatternSource(6 * MIB), file_name="a", size=6 * MIB, chunk_bytes=5 * MIB, progress=done
+            client,
+            PatternSource(6 * MIB),
+            upload_id=UPLOAD_ID,
+            file_name="a",
+            size=6 * MIB,
+            chunk_bytes=5 * MIB,
+            progress=done,
         )
         == done
     )
@@ -596,6 +750,7 @@ def test_a_wait_past_the_deadline_stops_with_progress_saved(
         upload(
             client,
             PatternSource(12 * MIB),
+            upload_id=UPLOAD_ID,
             file_name="a",
             size=12 * MIB,
             chunk_bytes=5 * MIB,
@@ -604,7 +759,8 @@ def test_a_wait_past_the_deadline_stops_with_progress_saved(
 
     assert raised.value.after_seconds == 60
     assert clock.slept == []
-    assert reported == [Progress(next(iter(api.videos)), 5 * MIB)]
+    [video_id] = api.videos
+    assert reported == [Progress(video_id, 0), Progress(video_id, 5 * MIB)]
     assert len(api.deleted) == 1
 
 
@@ -625,6 +781,7 @@ def test_impossible_uploads_are_refused_before_any_call(
         upload(
             client,
             PatternSource(max(size, 1)),
+            upload_id=UPLOAD_ID,
             file_name="a",
             size=size,
             chunk_bytes=chunk,

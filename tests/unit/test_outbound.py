@@ -170,6 +170,46 @@ def test_a_400_is_not_retried(server: ScriptedServer, clock: FakeClock) -> None:
     assert clock.slept == []
 
 
+@pytest.mark.parametrize("reply", [Reply(drop=True), Reply(503), Reply(502), Reply(504)])
+def test_at_most_once_a_request_that_may_have_reached_the_server_is_not_sent_again(
+    server: ScriptedServer, clock: FakeClock, reply: Reply
+) -> None:
+    """A request that creates something (api.video's `POST /videos`) would create it twice."""
+    server.replies = [reply]
+    http = build_session(sleep=clock.sleep)
+
+    with outbound.at_most_once():
+        if reply.drop:
+            with pytest.raises(requests.ConnectionError):
+                http.post(server.url + "/videos", json={"title": "a"})
+        else:
+            assert http.post(server.url + "/videos", json={"title": "a"}).status_code == reply.status
+    again = http.post(server.url + "/videos", json={"title": "b"})  # outside: retried as ever
+
+    assert [a.body for a in server.attempts] == [b'{"title": "a"}', b'{"title": "b"}']
+    assert again.status_code == 200
+    assert clock.slept == []
+
+
+def test_at_most_once_a_429_and_a_refused_connection_are_still_retried(
+    server: ScriptedServer, clock: FakeClock
+) -> None:
+    """A 429 was refused unprocessed, and a refused connection sent nothing: both are safe to resend."""
+    server.replies = [Reply(429, {"X-RateLimit-Retry-After": "2"})]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    with outbound.at_most_once():
+        throttled = build_session(sleep=clock.sleep).post(server.url + "/videos", json={})
+        with pytest.raises(requests.ConnectionError):
+            build_session(retry=steady_retry(clock, total=2)).post(f"http://127.0.0.1:{port}/videos", json={})
+
+    assert throttled.status_code == 200
+    assert len(server.attempts) == 2
+    assert clock.slept == [2.0, 2.0]  # the 429's wait, then one backoff before the last connection try
+
+
 @pytest.mark.parametrize(
     ("headers", "wait"),
     [

@@ -19,7 +19,9 @@ import requests
 from apivideo.api.upload_tokens_api import UploadTokensApi
 from apivideo.api.videos_api import VideosApi
 from apivideo.exceptions import ApiException, NotFoundException, UnauthorizedException
+from apivideo.model.metadata import Metadata
 from apivideo.model.token_creation_payload import TokenCreationPayload
+from apivideo.model.video_creation_payload import VideoCreationPayload
 
 from local_stack.video_double import VideoDouble
 from local_stack.video_double.multipart import parse_form
@@ -205,6 +207,76 @@ def test_the_official_progressive_session_assembles_a_12_mib_file_from_5_mib_par
     assert (double.video_ids, double.upload_requests, double.bytes_received) == ([last.video_id], 3, 12 * MIB)
 
 
+def test_the_official_client_creates_videos_and_lists_them_by_metadata(
+    double: VideoDouble, client: apivideo.AuthenticatedApiClient
+) -> None:
+    videos = VideosApi(client)
+
+    created = videos.create(
+        VideoCreationPayload(
+            title="take-1.mp4",
+            description="the first take",
+            public=False,
+            tags=["forwarded"],
+            metadata=[Metadata(key="uploadId", value="u1"), Metadata(key="owner", value="alice")],
+        )
+    )
+    others = [
+        videos.create(VideoCreationPayload(title=title, metadata=[Metadata(key="uploadId", value=upload)]))
+        for title, upload in (("take-2.mp4", "u2"), ("another take-1.mp4", "u3"))
+    ]
+    by_upload = videos.list(metadata={"uploadId": "u1"})
+    by_both = videos.list(metadata={"uploadId": "u1", "owner": "alice"}, tags=["forwarded"])
+    by_title = videos.list(title="take-1", sort_by="title", sort_order="desc")
+    paged = videos.list(sort_by="createdAt", page_size=2, current_page=2)
+    nothing = videos.list(metadata={"uploadId": "u9"})
+
+    assert re.fullmatch(r"vi[0-9A-Za-z]{22}", created.video_id)
+    assert (created.title, created.description, created.public, created.tags) == (
+        "take-1.mp4",
+        "the first take",
+        False,
+        ["forwarded"],
+    )
+    assert [(m.key, m.value) for m in created.metadata] == [("uploadId", "u1"), ("owner", "alice")]
+    assert videos.get(created.video_id).metadata == created.metadata
+    assert [v.video_id for v in by_upload.data] == [created.video_id]
+    assert (by_upload.pagination.items_total, by_upload.pagination.pages_total) == (1, 1)
+    assert [v.video_id for v in by_both.data] == [created.video_id]
+    assert [v.title for v in by_title.data] == ["take-1.mp4", "another take-1.mp4"]
+    assert [v.video_id for v in paged.data] == [others[1].video_id]
+    assert [link.rel for link in paged.pagination.links] == ["self", "first", "previous", "last"]
+    assert (nothing.data, nothing.pagination.items_total) == ([], 0)
+    assert double.upload_requests == 0  # creating a video uploads nothing
+
+
+def test_the_official_progressive_session_uploads_into_a_created_video(
+    double: VideoDouble, client: apivideo.AuthenticatedApiClient
+) -> None:
+    """api.video's two-step way (its "privatedelegatedtoken" example): the backend creates the video
+    with the API key, an upload token carries the bytes into it, every part naming it."""
+    data = random_bytes(12 * MIB)
+    container = VideosApi(client).create(VideoCreationPayload(title="container.mp4"))
+    token = UploadTokensApi(client).create_token(TokenCreationPayload(ttl=600)).token
+    session = VideosApi(client).create_upload_with_upload_token_progressive_session(
+        token, video_id=container.video_id
+    )
+
+    answers = [session.uploadPart(named_file(data[n * FIVE : (n + 1) * FIVE], "other.mp4")) for n in range(2)]
+    last = session.uploadLastPart(named_file(data[2 * FIVE :], "other.mp4"))
+
+    assert {answer.video_id for answer in [*answers, last]} == {container.video_id}
+    assert last.title == "container.mp4"  # the video's, not the file's
+    assert double.sha256(container.video_id) == hashlib.sha256(data).hexdigest()
+    stats = double.video_stats(container.video_id)
+    assert [(c["contentRange"], c["withVideoId"]) for c in stats["chunks"]] == [
+        ("part 1/*", True),
+        ("part 2/*", True),
+        ("part 3/3", True),
+    ]
+    assert double.video_ids == [container.video_id]
+
+
 def test_the_official_client_must_refresh_an_expired_access_token(
     double: VideoDouble, client: apivideo.AuthenticatedApiClient
 ) -> None:
@@ -287,6 +359,108 @@ def test_a_whole_file_without_content_range_is_one_video(double: VideoDouble) ->
     assert answer.status_code == 201
     assert answer.json()["title"] == "a b.mov"
     assert source(double, answer.json()["videoId"]).content == b"tiny"
+
+
+def create_video(double: VideoDouble, body: dict[str, Any]) -> requests.Response:
+    return requests.post(f"{double.url}/videos", json=body, headers=bearer(double), timeout=10)
+
+
+def test_a_created_video_is_empty_until_chunks_naming_it_arrive_the_first_included(
+    double: VideoDouble,
+) -> None:
+    data = random_bytes(TOTAL)
+    created = create_video(double, {"title": "clip.mp4", "metadata": [{"key": "uploadId", "value": "u1"}]})
+    video_id = created.json()["videoId"]
+    empty = requests.get(f"{double.url}/videos/{video_id}/status", headers=bearer(double), timeout=10)
+    token = new_upload_token(double)
+
+    chunks = [
+        post_chunk(double, token, data[first : last + 1], f"bytes {first}-{last}/{TOTAL}", video_id)
+        for first, last in ((0, FIVE - 1), (FIVE, 2 * FIVE - 1), (2 * FIVE, TOTAL - 1))
+    ]
+
+    assert created.status_code == 201
+    assert created.json()["metadata"] == [{"key": "uploadId", "value": "u1"}]
+    assert empty.json()["ingest"] == {"status": "missing", "filesize": None, "receivedBytes": []}
+    assert [chunk.status_code for chunk in chunks] == [201, 201, 201]
+    assert {chunk.json()["videoId"] for chunk in chunks} == {video_id}
+    assert source(double, video_id).content == data
+    stats = double.video_stats(video_id)
+    assert [c["withVideoId"] for c in stats["chunks"]] == [True, True, True]
+    assert (stats["form"], stats["title"], double.video_ids) == ("bytes", "clip.mp4", [video_id])
+
+
+@pytest.mark.parametrize("size", [3 * MIB, TOTAL])
+def test_a_first_chunk_into_a_created_video_resent_after_its_answer_was_lost_is_refused(
+    double: VideoDouble, size: int
+) -> None:
+    """What makes a lost answer harmless: the resent first chunk names its video, so it cannot start
+    another one; api.video refuses it as already received, and the status says what it holds."""
+    data = random_bytes(size)
+    video_id = create_video(double, {"title": "clip.mp4"}).json()["videoId"]
+    token = new_upload_token(double)
+    first = min(size, FIVE) - 1
+    content_range = None if size <= FIVE else f"bytes 0-{first}/{size}"
+    double.lose_next_response()
+
+    with pytest.raises(requests.ConnectionError):
+        post_chunk(double, token, data[: first + 1], content_range, video_id)
+    resent = post_chunk(double, token, data[: first + 1], content_range, video_id)
+    status = requests.get(f"{double.url}/videos/{video_id}/status", headers=bearer(double), timeout=10).json()
+
+    slug = "video-source-already-uploaded" if size <= FIVE else "video-content-range-by-bytes-range-overlap"
+    problem(resent, 400, slug)
+    assert status["ingest"]["receivedBytes"][0]["to"] == first
+    assert double.video_ids == [video_id]
+
+
+def test_a_lost_answer_to_a_video_creation_still_made_the_video_found_by_its_metadata(
+    double: VideoDouble,
+) -> None:
+    double.lose_next_response(route="videos", method="POST")
+    headers = bearer(double)
+
+    with pytest.raises(requests.ConnectionError):
+        create_video(double, {"title": "clip.mp4", "metadata": [{"key": "uploadId", "value": "u7"}]})
+    found = requests.get(
+        f"{double.url}/videos", params={"metadata[uploadId]": "u7"}, headers=headers, timeout=10
+    ).json()
+
+    assert [video["videoId"] for video in found["data"]] == double.video_ids
+    assert len(double.video_ids) == 1
+    assert found["pagination"]["itemsTotal"] == 1
+    assert double.stats()["faults"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "slug", "name"),
+    [
+        ({}, "attribute-required", "title"),
+        ({"title": " "}, "invalid-attribute", "title"),
+        ({"title": "a", "metadata": [{"key": "k"}]}, "invalid-attribute", "metadata"),
+        ({"title": "a", "metadata": {"k": "v"}}, "invalid-attribute", "metadata"),
+        ({"title": "a", "metadata": [{"key": "k", "value": 1}]}, "invalid-attribute", "metadata"),
+        ({"title": "a", "public": "yes"}, "invalid-attribute", "public"),
+        ({"title": "a", "tags": "one"}, "invalid-attribute", "tags"),
+    ],
+)
+def test_a_video_creation_api_video_would_refuse_is_a_400(
+    double: VideoDouble, body: dict[str, Any], slug: str, name: str
+) -> None:
+    problem(create_video(double, body), 400, slug, name)
+    assert double.video_ids == []
+
+
+def test_listing_videos_needs_a_bearer_and_valid_paging(double: VideoDouble) -> None:
+    headers = bearer(double)
+
+    anonymous = requests.post(f"{double.url}/videos", json={"title": "a"}, timeout=10)
+    bad_sort = requests.get(f"{double.url}/videos", params={"sortBy": "size"}, headers=headers, timeout=10)
+    bad_page = requests.get(f"{double.url}/videos", params={"pageSize": "101"}, headers=headers, timeout=10)
+
+    problem(anonymous, 401, "authentication-missing-authorization-header")
+    problem(bad_sort, 400, "invalid-query-parameter", "sortBy")
+    problem(bad_page, 400, "invalid-query-parameter", "pageSize")
 
 
 # --- api.video's chunk rules ---
@@ -537,7 +711,15 @@ def test_the_test_hooks_work_over_http_for_tests_in_another_process(double: Vide
 
     assert [r.status_code for r in (added, expired, limited, moved, reset, cleared)] == [204] * 6
     assert pending == [
-        {"times": 1, "route": "upload", "status": 429, "retryAfter": 3, "body": None, "loseResponse": False}
+        {
+            "times": 1,
+            "route": "upload",
+            "status": 429,
+            "retryAfter": 3,
+            "body": None,
+            "loseResponse": False,
+            "method": None,
+        }
     ]
     assert (throttled.status_code, throttled.headers["X-RateLimit-Retry-After"]) == (429, "3")
     assert (video["uploadRequests"], video["complete"], video["chunks"][0]["bytes"]) == (1, True, 4)

@@ -3,6 +3,10 @@ acknowledged it, record every acknowledged chunk, finish once, publish the outco
 
 The event that triggers it names the upload; everything else is read from the upload's record (what
 was accepted, where it is, how far a previous attempt got), never taken from the message.
+
+What went wrong is recorded (`fwdError`, shown by `GET /upload-tokens/{token}` and the demo page, and
+put in the outcome event) in a fixed wording per kind of failure (`public_error`): an AWS or HTTP
+library's own message can name the account, a role or a secret. The details go to the logs only.
 """
 
 from __future__ import annotations
@@ -14,17 +18,20 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from upload_service.apivideo import ApiVideoError, Progress
+from upload_service.apivideo import ApiKeyUnavailable, ApiVideoError, ApiVideoUnauthorized, Progress
 from upload_service.data.forwarding import ForwardingStore, LeaseLost
 from upload_service.data.uploads import UploadStore
 from upload_service.observability import logger
 from upload_service.outbound import RetryLater
 from upload_service.publisher import FORWARD_FAILED, FORWARDED, publish, upload_detail
 from upload_service.records import Forwarding, ForwardingStatus, UploadRecord, UploadStatus
+from upload_service.video_platform import SourceChanged
 
 #: Invocations after which an upload that keeps failing is FAILED (those that only waited out a
 #: rate limit do not count).
 MAX_INVOCATIONS = 10
+#: How a recorded error that will be retried ends.
+RETRYING = "; retrying"
 
 
 class Uploader(Protocol):
@@ -88,7 +95,10 @@ def forward_upload(
     if forwarding is None:
         return _not_ours(uploads, store, upload)
     if forwarding.invocations > MAX_INVOCATIONS:
-        return _fail(store, upload, owner, f"gave up after {MAX_INVOCATIONS} invocations: {forwarding.error}")
+        last = (forwarding.error or "none").removesuffix(RETRYING)
+        return _fail(
+            store, upload, owner, f"gave up after {MAX_INVOCATIONS} invocations; the last error: {last}"
+        )
 
     def acknowledged(progress: Progress) -> None:
         store.record_progress(
@@ -99,23 +109,55 @@ def forward_upload(
         uploader(upload, Progress(forwarding.video_id, forwarding.bytes_sent), acknowledged)
     except LeaseLost:
         return Outcome("skipped", "another forwarder took over")
-    except RetryLater as wait:
-        store.release(upload.token_ref, upload.upload_id, owner, str(wait), uploader.retries, waited=True)
-        return Outcome("later", str(wait), retry_after=wait.after_seconds)
-    except ApiVideoError as refused:
-        if refused.final:
-            return _fail(store, upload, owner, str(refused), uploader.retries)
-        store.release(upload.token_ref, upload.upload_id, owner, str(refused)[:500], uploader.retries)
-        raise
     except Exception as error:
-        failure = f"{type(error).__name__}: {error}"[:500]
-        store.release(upload.token_ref, upload.upload_id, owner, failure, uploader.retries)
+        _log_failure(upload, error)
+        if isinstance(error, RetryLater):
+            store.release(
+                upload.token_ref, upload.upload_id, owner, str(error), uploader.retries, waited=True
+            )
+            return Outcome("later", str(error), retry_after=error.after_seconds)
+        if isinstance(error, ApiVideoError) and error.final:
+            return _fail(store, upload, owner, public_error(error), uploader.retries)
+        store.release(upload.token_ref, upload.upload_id, owner, public_error(error), uploader.retries)
         raise
     finished = store.finish(
         upload.token_ref, upload.upload_id, owner, ForwardingStatus.FORWARDED, None, uploader.retries
     )
     _announce(store, upload, finished)
     return Outcome("forwarded", finished.video_id)
+
+
+def public_error(error: Exception) -> str:
+    """What the uploader and the events may see of a failed attempt: a fixed wording per kind of
+    failure, and api.video's problem title (never an AWS or HTTP library's message)."""
+    if isinstance(error, RetryLater):
+        return str(error)  # our own words and a number of seconds
+    if isinstance(error, ApiKeyUnavailable):
+        return "the API key could not be read" + RETRYING
+    if isinstance(error, ApiVideoUnauthorized):
+        return f"api.video refused the API key (HTTP {error.status})" + RETRYING
+    if isinstance(error, ApiVideoError):
+        if error.final:
+            return f"api.video refused the upload: {error.title}"[:500]
+        if error.status is None:
+            return "api.video unreachable" + RETRYING
+        return f"api.video answered HTTP {error.status}" + RETRYING
+    if isinstance(error, SourceChanged):
+        return "the stored file is not the one accepted" + RETRYING
+    return "an internal error" + RETRYING
+
+
+def _log_failure(upload: UploadRecord, error: Exception) -> None:
+    """The details, for the logs only: api.video's problem documents and our own errors in full, any
+    other error with its traceback (an AWS error names the account, the role, the secret: fine here).
+    No message logged here holds the API key or a token: `apivideo` keeps both out of its errors."""
+    extra = {"uploadId": upload.upload_id, "error": f"{type(error).__name__}: {error}"}
+    if isinstance(error, RetryLater):
+        logger.info("forwarding attempt waits", extra=extra)
+    elif isinstance(error, ApiVideoError):
+        logger.warning("forwarding attempt failed", extra=extra)
+    else:
+        logger.warning("forwarding attempt failed", extra=extra, exc_info=error)
 
 
 def _fail(store: ForwardingStore, upload: UploadRecord, owner: str, error: str, retries: int = 0) -> Outcome:

@@ -78,10 +78,15 @@ class ForwardingInfo(WireModel):
     """An accepted upload on its way to the video platform (VideoPlatform=apivideo)."""
 
     status: ForwardingStatus
-    video_id: str | None = Field(None, description="api.video's videoId, once its first chunk is taken.")
+    video_id: str | None = Field(
+        None, description="api.video's videoId, once the video is made (before its first byte is sent)."
+    )
     bytes_sent: int = Field(description="Bytes api.video acknowledged; a retry resumes there.")
     attempts: int
-    error: str | None
+    error: str | None = Field(
+        description="The last error, in a fixed wording (e.g. `api.video unreachable; retrying`,"
+        " `api.video refused the upload: <its problem title>`); the details are in the logs only."
+    )
 
     @classmethod
     def from_record(cls, forwarding: Forwarding) -> ForwardingInfo:

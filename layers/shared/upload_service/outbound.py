@@ -2,6 +2,10 @@
 
 - Retried: connection and read errors, 429, 502, 503, 504, for every method POST included (callers
   send only requests that are safe to repeat, e.g. a chunk the server refuses or ignores twice).
+- At most once: inside `with at_most_once()`, a request that may have reached the server (a read
+  error, a dropped connection, any status but 429) is not sent again: a request that creates
+  something (api.video's `POST /videos`) would create it twice. The caller finds out what became of
+  it instead. Connection errors (nothing was sent) and 429s (refused unprocessed) are still retried.
 - Waits: what `X-RateLimit-Retry-After` (api.video's header) or `Retry-After` says, else urllib3's
   exponential backoff with jitter.
 - Deadline: inside `with deadline(remaining, margin)`, no wait and no timeout reaches past
@@ -77,6 +81,7 @@ class Deadline:
 
 
 _DEADLINE: ContextVar[Deadline | None] = ContextVar("outbound_deadline", default=None)
+_AT_MOST_ONCE: ContextVar[bool] = ContextVar("outbound_at_most_once", default=False)
 
 
 @contextmanager
@@ -88,6 +93,16 @@ def deadline(remaining: Callable[[], float], margin: float) -> Iterator[Deadline
         yield bound
     finally:
         _DEADLINE.reset(token)
+
+
+@contextmanager
+def at_most_once() -> Iterator[None]:
+    """The calls made inside are not resent once they may have reached the server (see the module)."""
+    token = _AT_MOST_ONCE.set(True)
+    try:
+        yield
+    finally:
+        _AT_MOST_ONCE.reset(token)
 
 
 def lambda_remaining(context: LambdaContext) -> Callable[[], float]:
@@ -160,7 +175,15 @@ class BoundedRetry(Retry):
         if wait > 0:
             self.sleep_fn(wait)
 
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if _AT_MOST_ONCE.get() and status_code != 429:
+            return False  # it may have been processed: the caller finds out
+        return super().is_retry(method, status_code, has_retry_after)
+
     def increment(self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any) -> Self:
+        error: Exception | None = kwargs.get("error", args[1] if len(args) > 1 else None)
+        if _AT_MOST_ONCE.get() and error is not None and not self._is_connection_error(error):
+            raise error  # the request may have reached the server: not sent again (as urllib3 re-raises)
         retry = super().increment(method, url, *args, **kwargs)
         _count_retry()
         last = retry.history[-1]

@@ -14,7 +14,7 @@ from upload_service.storage import Storage, default_storage
 
 
 class SourceChanged(Exception):
-    """The object in media/ is not the size that was accepted."""
+    """The object in media/ is not the size that was accepted (the message, for the logs, names it)."""
 
 
 class StoredRange:
@@ -52,8 +52,9 @@ class StoredRange:
 
 
 class ApiVideoUploader:
-    """`forwarding.Uploader` for api.video: the key from Secrets Manager (cached), a fresh api.video
-    upload token per attempt, chunks of `ForwardChunkBytes` streamed from the bucket."""
+    """`forwarding.Uploader` for api.video: the key from Secrets Manager (cached), the upload's one
+    video (found or created), a fresh api.video upload token per attempt, chunks of
+    `ForwardChunkBytes` streamed from the bucket."""
 
     def __init__(self, settings: Settings, deadline: Deadline, storage: Storage | None = None) -> None:
         self.settings = settings
@@ -71,6 +72,7 @@ class ApiVideoUploader:
         return apivideo.upload(
             apivideo.client(self.settings.api_video_base_url, key),
             StoredRange(self.storage, upload.media_key, upload.object_size or upload.file_size),
+            upload_id=upload.upload_id,
             file_name=upload.file_name,
             size=upload.object_size or upload.file_size,
             chunk_bytes=self.settings.forward_chunk_bytes,

@@ -2,12 +2,12 @@
 
     key = api_key(settings.api_video_secret)
     with outbound.deadline(outbound.lambda_remaining(context), margin=10):
-        final = upload(client(base_url, key), source, file_name=..., size=..., chunk_bytes=...,
-                       progress=Progress(video_id, bytes_sent), on_chunk=record_progress)
+        final = upload(client(base_url, key), source, upload_id=..., file_name=..., size=...,
+                       chunk_bytes=..., progress=Progress(video_id, bytes_sent), on_chunk=record_progress)
 
 Modules: `client` (endpoints, 401 -> one re-authentication), `auth` (bearer tokens), `errors`
-(problem documents), `body` (the streamed, replayable chunk body), `upload` (chunking and resume),
-`key` (the API key from Secrets Manager).
+(problem documents), `body` (the streamed, replayable chunk body), `upload` (the upload's one video,
+chunking and resume), `key` (the API key from Secrets Manager).
 """
 
 from upload_service.apivideo.body import ByteSource, ChunkBody, Readable, SourceEndedEarly
@@ -19,13 +19,15 @@ from upload_service.apivideo.errors import (
     ApiVideoUnauthorized,
     ApiVideoUnavailable,
 )
-from upload_service.apivideo.key import api_key
-from upload_service.apivideo.upload import Progress, chunk_ranges, upload
+from upload_service.apivideo.key import ApiKeyUnavailable, api_key
+from upload_service.apivideo.upload import UPLOAD_ID_KEY, Progress, chunk_ranges, upload, video_of
 from upload_service.outbound import RetryLater
 
 __all__ = [
     "PRODUCTION_URL",
     "SANDBOX_URL",
+    "UPLOAD_ID_KEY",
+    "ApiKeyUnavailable",
     "ApiVideoClient",
     "ApiVideoError",
     "ApiVideoFinalError",
@@ -42,4 +44,5 @@ __all__ = [
     "chunk_ranges",
     "client",
     "upload",
+    "video_of",
 ]

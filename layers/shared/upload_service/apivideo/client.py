@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from functools import lru_cache
 from typing import Any
 
@@ -12,7 +13,7 @@ import requests
 from upload_service.apivideo.auth import Authenticator
 from upload_service.apivideo.body import ChunkBody
 from upload_service.apivideo.errors import answered, checked
-from upload_service.outbound import session
+from upload_service.outbound import at_most_once, session
 
 PRODUCTION_URL = "https://ws.api.video"
 SANDBOX_URL = "https://sandbox.api.video"
@@ -45,6 +46,21 @@ class ApiVideoClient:
     def delete_upload_token(self, token: str) -> None:
         self._authorized("DELETE", f"/upload-tokens/{token}")
 
+    def create_video(self, title: str, metadata: Mapping[str, str]) -> str:
+        """An empty video (`POST /videos`, api.video's "video container") with these metadata; its
+        videoId. Sent at most once: a request whose answer is lost is not resent (it would make a
+        second video); the caller looks for the video by its metadata instead (`videos_with`)."""
+        body = {"title": title, "metadata": [{"key": key, "value": value} for key, value in metadata.items()]}
+        video = self._authorized("POST", "/videos", json=body, once=True).json()
+        return str(video["videoId"])
+
+    def videos_with(self, key: str, value: str) -> list[str]:
+        """The videoIds of the videos whose metadata `key` is `value`, oldest first (`GET /videos` with
+        api.video's `metadata[key]=value` filter; the first page of 100 is plenty for one upload)."""
+        query = {f"metadata[{key}]": value, "sortBy": "createdAt", "sortOrder": "asc", "pageSize": "100"}
+        page = self._authorized("GET", "/videos", params=query).json()
+        return [str(video["videoId"]) for video in page.get("data") or []]
+
     def received_bytes(self, video_id: str) -> int:
         """How many bytes from the start api.video holds of a video being uploaded: the contiguous
         ranges of `GET /videos/{videoId}/status`'s `ingest.receivedBytes` (its acknowledgements may
@@ -70,16 +86,29 @@ class ApiVideoClient:
         video: dict[str, Any] = checked(response).json()
         return video
 
-    def _authorized(self, method: str, path: str, json: Mapping[str, Any] | None = None) -> requests.Response:
-        response = self._send(method, path, json, self._auth.access_token())
+    def _authorized(
+        self,
+        method: str,
+        path: str,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        *,
+        once: bool = False,
+    ) -> requests.Response:
+        """A bearer call; `once`: not resent after it may have reached api.video (`at_most_once`).
+        A 401 is resent once whatever `once` says: api.video did nothing with it."""
+        request = {"json": json, "params": params}
+        response = self._send(method, path, request, self._auth.access_token(), once)
         if response.status_code == 401:
-            response = self._send(method, path, json, self._auth.renew())
+            response = self._send(method, path, request, self._auth.renew(), once)
         return checked(response)
 
-    def _send(self, method: str, path: str, json: Mapping[str, Any] | None, bearer: str) -> requests.Response:
+    def _send(
+        self, method: str, path: str, request: Mapping[str, Any], bearer: str, once: bool
+    ) -> requests.Response:
         headers = {**ACCEPT_JSON, "Authorization": f"Bearer {bearer}"}
-        with answered():
-            return self._http.request(method, self.base_url + path, json=json, headers=headers)
+        with answered(), at_most_once() if once else nullcontext():
+            return self._http.request(method, self.base_url + path, headers=headers, **request)
 
 
 @lru_cache(maxsize=4)

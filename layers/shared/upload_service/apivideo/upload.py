@@ -1,15 +1,23 @@
-"""A delegated upload to api.video, chunked and resumable, as api.video's guide describes it.
+"""A delegated upload to api.video, chunked and resumable, into one video made once per upload.
 
-1. a fresh api.video upload token with a short ttl (one per call, i.e. per attempt);
-2. `POST /upload?token=`: one request for a file up to `chunk_bytes`, else chunks of `chunk_bytes`
-   with `Content-Range: bytes first-last/total` and, on every chunk after the first, the `videoId`
-   the first one returned (api.video's own clients omit it in their plain chunked upload and make
-   one broken video per chunk);
-3. the token deleted, in a `finally`, best effort.
+1. the video: an empty one ("video container", `POST /videos`, titled with the file name, metadata
+   `uploadId`), or the one an earlier attempt made (`GET /videos?metadata[uploadId]=`); reported to
+   `on_chunk` with 0 bytes, so the caller records its videoId durably **before any byte is sent**;
+2. a fresh api.video upload token with a short ttl (one per call, i.e. per attempt);
+3. `POST /upload?token=`: one request for a file up to `chunk_bytes`, else chunks of `chunk_bytes`
+   with `Content-Range: bytes first-last/total`; **every** request, the first included, names the
+   video (`videoId`), so no request can start another video, however often it is resent;
+4. the token deleted, in a `finally`, best effort.
+
+Exactly one video per upload: the video exists and is recorded before any chunk, so a lost answer
+to a chunk, or a crash, is resumed in that video. The only request that makes a video is
+`POST /videos`: it is never resent by the session (`outbound.at_most_once`), and a lost answer to
+it, or a crash before its videoId is recorded, is found by the lookup that precedes every creation.
 
 Resume: given the progress so far (`video_id`, `bytes_sent`), the upload continues at byte
-`bytes_sent` of the same video; `on_chunk(progress)` runs after every acknowledged chunk, before
-the next is sent, so the caller can record it durably. Acknowledged bytes are never sent again.
+`bytes_sent` of the same video, or further on if api.video holds more (its status's received bytes);
+`on_chunk(progress)` runs once the video exists and after every acknowledged chunk, before the next
+request, so the caller can record it durably. Acknowledged bytes are never sent again.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from dataclasses import dataclass
 
 from upload_service.apivideo.body import ByteSource, ChunkBody
 from upload_service.apivideo.client import ApiVideoClient
-from upload_service.apivideo.errors import ApiVideoError, ApiVideoFinalError
+from upload_service.apivideo.errors import ApiVideoError, ApiVideoFinalError, ApiVideoUnavailable
 from upload_service.ids import mask
 from upload_service.observability import logger
 from upload_service.outbound import RetryLater
@@ -31,6 +39,8 @@ MAX_CHUNK_BYTES = 200 * MIB
 MAX_PARTS = 10_000
 #: Lambda's 15-minute maximum plus a minute: the token outlives any invocation that created it.
 UPLOAD_TOKEN_TTL_SECONDS = 960
+#: The video's metadata key naming the upload it holds: how an earlier attempt's video is found.
+UPLOAD_ID_KEY = "uploadId"
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,7 @@ def upload(
     client: ApiVideoClient,
     source: ByteSource,
     *,
+    upload_id: str,
     file_name: str,
     size: int,
     chunk_bytes: int,
@@ -53,12 +64,16 @@ def upload(
     content_type: str = "application/octet-stream",
     token_ttl: int = UPLOAD_TOKEN_TTL_SECONDS,
 ) -> Progress:
-    """Upload (or finish uploading) `size` bytes of `source` as `file_name`; the final progress."""
+    """Upload (or finish uploading) `size` bytes of `source` as `file_name`, the upload `upload_id`
+    (the video's metadata); the final progress."""
     done = progress or Progress()
     _check(size, chunk_bytes, done)
     if done.bytes_sent == size:
         return done
-    if done.video_id:  # a resumed upload: api.video may hold more than was recorded
+    if done.video_id is None:
+        done = Progress(video_of(client, upload_id, file_name), 0)
+        on_chunk(done)  # recorded before any byte is sent
+    else:  # a resumed upload: api.video may hold more than was recorded
         held = min(size, client.received_bytes(done.video_id))
         if held > done.bytes_sent:
             done = Progress(done.video_id, held)
@@ -74,6 +89,25 @@ def upload(
     finally:
         _delete_quietly(client, token)
     return done
+
+
+def video_of(client: ApiVideoClient, upload_id: str, title: str) -> str:
+    """The upload's video: the one an earlier attempt made (its creation's answer lost, or the
+    attempt ended before recording it), else a new, empty one. No byte was sent to either: bytes go
+    only to a recorded video."""
+    found = client.videos_with(UPLOAD_ID_KEY, upload_id)
+    if not found:
+        try:
+            return client.create_video(title, {UPLOAD_ID_KEY: upload_id})
+        except ApiVideoUnavailable:  # no answer, or a 5xx: it may have been made all the same
+            found = client.videos_with(UPLOAD_ID_KEY, upload_id)
+            if not found:
+                raise
+    if len(found) > 1:
+        logger.warning(
+            "Several api.video videos name one upload", extra={"uploadId": upload_id, "videoIds": found}
+        )
+    return found[0]
 
 
 def chunk_ranges(size: int, chunk_bytes: int, start: int = 0) -> Iterator[tuple[int, int]]:
@@ -112,9 +146,9 @@ class _ChunkSender:
         finally:
             body.close()
         video_id = video.get("videoId")
-        if not video_id or (done.video_id and video_id != done.video_id):
+        if video_id != done.video_id:
             raise ApiVideoError(200, "api.video answered with another video, or none", str(video_id))
-        return Progress(str(video_id), last + 1)
+        return Progress(done.video_id, last + 1)
 
     def content_range(self, first: int, last: int) -> str | None:
         """None for a file sent whole in one request, else `bytes first-last/total`."""
