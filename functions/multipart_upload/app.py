@@ -52,9 +52,9 @@ def _query(name: str) -> str | None:
     return app.current_event.get_query_string_value(name)
 
 
-def _open(upload_id: str) -> UploadRecord:
+def _open(upload_id: str, *, landed: bool = False) -> UploadRecord:
     return multipart.open_upload(
-        default_repository(), _named_token(app), upload_id, _query("key"), datetime.now(UTC)
+        default_repository(), _named_token(app), upload_id, _query("key"), datetime.now(UTC), landed=landed
     )
 
 
@@ -98,7 +98,10 @@ def sign_batch(upload_token: str, upload_id: str) -> Response[str]:
 def sign_part(upload_token: str, upload_id: str, part_number: str) -> Response[str]:
     number = multipart.part_number(part_number)
     upload = _open(upload_id)
-    return json_response(multipart.sign_part(default_storage(), upload, number, settings, datetime.now(UTC)))
+    size = multipart.part_size(_query("size"), upload)
+    return json_response(
+        multipart.sign_part(default_storage(), upload, number, settings, datetime.now(UTC), size)
+    )
 
 
 @app.get(f"{PREFIX}/multipart/<upload_id>")
@@ -109,7 +112,7 @@ def list_parts(upload_token: str, upload_id: str) -> Response[str]:
 @app.post(f"{PREFIX}/multipart/<upload_id>/complete")
 def complete(upload_token: str, upload_id: str) -> Response[str]:
     body = parse_body(app, CompleteRequest)
-    upload = _open(upload_id)
+    upload = _open(upload_id, landed=True)  # a completion retried after the decision: the same answer
     done = multipart.complete(
         default_repository(), default_storage(), upload, body.parts, settings, datetime.now(UTC)
     )

@@ -1,6 +1,7 @@
 """Where moto falls short of AWS or of a long-running server, mended in place, by concern:
 `memory` (what grows with use), `s3_objects` (ranged reads, POST uploads, copies' conditions),
-`s3_multipart` (completions, part copies, uploads no longer held).
+`s3_multipart` (completions, part copies, uploads no longer held), `s3_notifications` (what an
+event names).
 
 Each mend is held (`with mend.held():`), by the emulator while it runs or by a test while it needs
 it, and undone when its last holder lets go (local_stack/patching.py); `held_all` holds them all.
@@ -17,6 +18,7 @@ from local_stack.moto_fixes.s3_multipart import (
     part_copies_read_their_range,
     unknown_uploads_are_no_such_upload,
 )
+from local_stack.moto_fixes.s3_notifications import notifications_name_version_and_sequence
 from local_stack.moto_fixes.s3_objects import (
     copies_honour_their_conditions,
     post_object_answers_like_s3,
@@ -34,6 +36,7 @@ ALL = (
     serve_ranges_from_the_buffer,
     complete_multipart_in_one_copy,
     post_object_answers_like_s3,
+    notifications_name_version_and_sequence,
 )
 
 

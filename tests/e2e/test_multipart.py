@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -54,18 +55,21 @@ class Companion:
         body = {"filename": name, "type": type_, "metadata": {"name": name, "type": type_}}
         return requests.post(f"{self.base}/multipart", json=body, timeout=10)
 
-    def started(self, name: str = "clip.mp4") -> dict[str, Any]:
-        response = self.start(name)
+    def started(self, name: str = "clip.mp4", size: int | None = None) -> dict[str, Any]:
+        if size is None:
+            response = self.start(name)
+        else:  # as a page that puts the file's size in Uppy's meta
+            meta = {"filename": name, "type": "video/mp4", "metadata": {"name": name, "size": size}}
+            response = requests.post(f"{self.base}/multipart", json=meta, timeout=10)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
 
-    def sign(self, upload: dict[str, Any], part: int | str, key: str | None = None) -> requests.Response:
-        return requests.get(
-            f"{self.base}/multipart/{upload['uploadId']}/{part}",
-            params={"key": key or upload["key"]},
-            timeout=10,
-        )
+    def sign(
+        self, upload: dict[str, Any], part: int | str, key: str | None = None, size: int | str | None = None
+    ) -> requests.Response:
+        params = {"key": key or upload["key"], **({"size": str(size)} if size is not None else {})}
+        return requests.get(f"{self.base}/multipart/{upload['uploadId']}/{part}", params=params, timeout=10)
 
     def sign_batch(self, upload: dict[str, Any], numbers: str) -> requests.Response:
         return requests.get(
@@ -253,9 +257,77 @@ def test_start_takes_the_size_uppys_meta_declares_and_holds_the_upload_to_it(
     assert decided(stack, user, token, upload["uploadId"], timeout=0)["status"] == "REJECTED"
 
 
-def test_batch_signs_several_parts(stack: Stack, token: str) -> None:
+def test_parts_beyond_what_the_declared_size_needs_are_a_400(stack: Stack, token: str) -> None:
+    """MaxUploadBytes is 1 MiB here: one part at most (S3's parts but the last are 5 MiB or more),
+    so S3 can never be made to hold more than the upload may be."""
     uppy = Companion(stack, token)
     upload = uppy.started()
+
+    assert uppy.sign(upload, 1).status_code == 200
+    body = companion_problem(uppy.sign(upload, 2), 400, "partNumber")
+    assert "at most 1 parts" in body["message"]
+    companion_problem(uppy.sign_batch(upload, "1,2"), 400, "partNumbers")
+    uppy.abort(upload)
+
+
+def test_a_part_signed_with_its_size_binds_its_content_length(stack: Stack, token: str) -> None:
+    uppy = Companion(stack, token)
+    upload = uppy.started(size=1000)
+
+    signed = uppy.sign(upload, 1, size=1000)
+
+    assert signed.status_code == 200, signed.text
+    query = parse_qs(urlsplit(signed.json()["url"]).query)
+    assert query["X-Amz-SignedHeaders"] == ["content-length;host"]
+    uppy.put(signed.json()["url"], content(1000))
+    for size in ("0", "1001", "-5", "1e3"):  # nothing, more than declared, not a number of bytes
+        assert "size" in companion_problem(uppy.sign(upload, 1, size=size), 400, "size")["message"]
+    unsized = parse_qs(urlsplit(uppy.sign(upload, 1).json()["url"]).query)
+    assert unsized["X-Amz-SignedHeaders"] == ["host"]
+    uppy.abort(upload)
+
+
+def test_a_completion_retried_after_the_decision_is_answered_as_the_first(stack: Stack, user: User) -> None:
+    """Uppy retries a completion whose answer was lost (after 1-5 s); by then the landing may have
+    decided, and the token have ended (full with this very upload, revoked): the same 200, not a
+    404 that shows the user a failure for an accepted file."""
+    token = mint(stack, user)
+    uppy = Companion(stack, token)
+    upload = uppy.started()
+    parts = [uppy.send_part(upload, 1, content(1000))]
+    first = uppy.complete(upload, parts)
+    assert first.status_code == 200, first.text
+    assert decided(stack, user, token, upload["uploadId"])["status"] == "ACCEPTED"
+
+    again = [uppy.complete(upload, parts) for _ in range(4)]
+
+    assert [(r.status_code, r.json()) for r in again] == [(200, first.json())] * 4
+    # the token ended since (here: revoked): the completion it answered stays answered
+    revoked = requests.delete(f"{stack.api}/upload-tokens/{token}", headers=user.headers(), timeout=10)
+    assert revoked.status_code == 204
+    late = uppy.complete(upload, parts)
+    assert (late.status_code, late.json()) == (200, first.json())
+
+
+def test_completing_an_upload_s3_no_longer_holds_is_a_404(stack: Stack, user: User, token: str) -> None:
+    """S3 aborted it (the lifecycle rule after a day, a revoke racing the completion): S3 answers
+    NoSuchUpload (the emulator answered 500), the route a 404, never a 500."""
+    uppy = Companion(stack, token)
+    upload = uppy.started()
+    parts = [uppy.send_part(upload, 1, content(1000))]
+    multipart_id = stored_upload(stack, token, upload["uploadId"])["multipartId"]["S"]
+    stack.client("s3").abort_multipart_upload(
+        Bucket=stack.info["bucketName"], Key=upload["key"], UploadId=multipart_id
+    )
+
+    companion_problem(uppy.complete(upload, parts), 404)
+    companion_problem(uppy.stored(upload), 404)
+
+
+def test_batch_signs_several_parts(large_stack: Stack, large_user: User) -> None:
+    uppy = Companion(large_stack, mint(large_stack, large_user))
+    upload = uppy.started()  # up to 12 MiB: three parts
+    companion_problem(uppy.sign_batch(upload, "1,2,3,4"), 400, "partNumbers")
     signed = uppy.sign_batch(upload, "1,2,3")
     assert signed.status_code == 200, signed.text
     urls = signed.json()["presignedUrls"]
@@ -465,6 +537,23 @@ def test_resume_uploads_only_the_missing_parts(large_stack: Stack, large_user: U
     assert digest(media(large_stack, large_user, upload)) == digest(data)
 
 
+def test_a_declared_size_bounds_the_parts(large_stack: Stack, large_user: User) -> None:
+    """Declared at 6 MiB: parts 1 and 2 (5 MiB and 1 MiB) are all it can need; a third is refused,
+    so S3 never holds 15 MiB of it."""
+    token = mint(large_stack, large_user)
+    uppy = Companion(large_stack, token)
+    upload = uppy.started(size=6 * MIB)
+
+    companion_problem(uppy.sign(upload, 3), 400, "partNumber")
+    companion_problem(uppy.sign_batch(upload, "1,2,3"), 400, "partNumbers")
+    data = content(6 * MIB)
+    parts = [uppy.send_part(upload, n, chunk) for n, chunk in enumerate(parts_of(data), 1)]
+    assert uppy.complete(upload, parts).status_code == 200
+    assert (
+        decided(large_stack, large_user, uppy.base.split("/")[-2], upload["uploadId"])["status"] == "ACCEPTED"
+    )
+
+
 def test_sizes_are_counted_from_s3s_parts(large_stack: Stack, large_user: User) -> None:
     token = mint(large_stack, large_user)
     uppy = Companion(large_stack, token)
@@ -478,10 +567,23 @@ def test_sizes_are_counted_from_s3s_parts(large_stack: Stack, large_user: User) 
     assert decided(large_stack, large_user, token, upload["uploadId"], timeout=0)["status"] == "REJECTED"
 
 
-def test_parts_under_5_mib_but_the_last_are_a_400(large_stack: Stack, large_user: User) -> None:
-    uppy = Companion(large_stack, mint(large_stack, large_user))
-    upload = uppy.started()
+def test_parts_under_5_mib_but_the_last_are_a_400_and_can_be_sent_again(
+    large_stack: Stack, large_user: User
+) -> None:
+    token = mint(large_stack, large_user)
+    uppy = Companion(large_stack, token)
+    upload = uppy.started(size=7 * MIB)
     parts = [uppy.send_part(upload, n, content(MIB + n)) for n in (1, 2)]
+
     body = companion_problem(uppy.complete(upload, parts), 400, "parts")
+
     assert "5242880" in body["message"]
-    assert uppy.abort(upload).json() == {}
+    # nothing was recorded of the refused completion: the declared size stands, the upload is open
+    shown = requests.get(f"{large_stack.api}/upload-tokens/{token}", headers=large_user.headers(), timeout=10)
+    assert [(u["fileSize"], u["status"]) for u in shown.json()["uploads"]] == [(7 * MIB, "PENDING")]
+    # the client sends the parts again, right, and completes
+    data = content(7 * MIB)
+    parts = [uppy.send_part(upload, n, chunk) for n, chunk in enumerate(parts_of(data), 1)]
+    assert uppy.complete(upload, parts).status_code == 200
+    assert decided(large_stack, large_user, token, upload["uploadId"])["status"] == "ACCEPTED"
+    assert digest(media(large_stack, large_user, upload)) == digest(data)

@@ -36,8 +36,8 @@ def test_every_presigned_target_is_sigv4(stack: Stack, user: User, token_of: Cal
         f"{uppy.base}/params", params={"filename": "a.mp4", "type": "video/mp4"}, timeout=30
     ).json()
     one = requests.get(f"{part_url}/1", params={"key": upload["key"]}, timeout=30).json()
-    batch = requests.get(
-        f"{part_url}/batch", params={"key": upload["key"], "partNumbers": "1,2"}, timeout=30
+    batch = requests.get(  # one part: all that the shared stack's MaxUploadBytes (1 MiB) can need
+        f"{part_url}/batch", params={"key": upload["key"], "partNumbers": "1"}, timeout=30
     ).json()
 
     assert sigv4_post(posted["fields"]), posted["fields"]

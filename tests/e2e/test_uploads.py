@@ -96,6 +96,32 @@ def test_accepted_upload_end_to_end(
     print(f"\nupload -> ACCEPTED on the local stack: {elapsed:.2f} s")
 
 
+def test_a_target_sent_again_with_the_same_bytes_after_its_decision_leaves_nothing(
+    stack: Stack, user: User, token_of: Callable[..., str]
+) -> None:
+    """S3 takes a POST to a target until its policy expires. Each repeat is another version of the
+    key with its own notification (its own version and sequencer, though the ETag is the same), and
+    the decided upload's processing deletes it."""
+    token = token_of(user)
+    target = start(stack, token).json()
+
+    def versions_left() -> list[str]:
+        listed = stack.client("s3").list_object_versions(
+            Bucket=stack.info["bucketName"], Prefix=f"uploads/{target['uploadId']}/"
+        )
+        return [version["VersionId"] for version in listed.get("Versions", [])]
+
+    send(target)
+    assert decided(stack, user, token, target["uploadId"])["status"] == "ACCEPTED"
+    eventually(versions_left, lambda left: left == [], what="the accepted object moved out of uploads/")
+
+    for _ in range(3):
+        send(target)
+
+    eventually(versions_left, lambda left: left == [], what="every version sent again deleted")
+    assert decided(stack, user, token, target["uploadId"], timeout=0)["status"] == "ACCEPTED"
+
+
 def test_presigned_policy_pins_key_size_type_and_expiry(
     stack: Stack, user: User, token_of: Callable[..., str]
 ) -> None:

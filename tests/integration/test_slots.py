@@ -17,6 +17,7 @@ from botocore.exceptions import ReadTimeoutError
 
 from tests.conftest import load_event
 from tests.integration.conftest import clean_up_all
+from tests.waiting import PATIENCE
 from upload_service import aws, expiry, revocation, tokens, uploads
 from upload_service.auth import Caller
 from upload_service.config import get_settings
@@ -156,13 +157,14 @@ class CallsPerThread:
         self.local.count[model.name] += 1
 
 
-def test_parallel_creates_at_the_cap_with_100_expired_tokens(lambda_env: dict[str, str]) -> None:
-    # given: a cap of 100, 100 tokens that expired (not cleaned up yet) and 90 live ones
+def test_parallel_creates_at_the_cap_with_97_expired_tokens(lambda_env: dict[str, str]) -> None:
+    # given: a cap of 100, 97 tokens that expired (not cleaned up yet: as many as one create may count
+    # as free) and 90 live ones
     settings = get_settings().model_copy(update={"max_active_tokens": 100})
     repo = default_repository()
     owner = f"cap-{uuid.uuid4().hex[:8]}"
     long_ago = datetime.now(UTC) - timedelta(hours=3)
-    for _ in range(100):
+    for _ in range(97):
         live_token(owner, created=long_ago, ttl=60)
     for _ in range(90):
         live_token(owner)
@@ -223,3 +225,50 @@ def test_a_token_starts_at_most_its_attempts_in_all(lambda_env: dict[str, str]) 
     with pytest.raises(UploadLimitReached):
         uploads.start_upload(repo, storage, record, request(), settings, later)
     assert len(repo.get_token_with_uploads(record.ref)[1]) == 3
+
+
+def test_the_cap_holds_while_the_cleanup_ends_the_expired_tokens_counted_as_free(
+    lambda_env: dict[str, str],
+) -> None:
+    """10 creates at the cap each read the owner's 5 expired tokens as free; the cleanup ends them
+    all before any create writes. Counting them as free then would let all 10 in (10 live tokens
+    for a cap of 5): the creates' own transactions check they are still counted, and read again."""
+    settings = get_settings().model_copy(update={"max_active_tokens": 5})
+    repo = default_repository()
+    owner = f"cap-race-{uuid.uuid4().hex[:8]}"
+    long_ago = datetime.now(UTC) - timedelta(hours=3)
+    for _ in range(5):
+        live_token(owner, created=long_ago, ttl=60)
+    creates = 10
+    all_read, go_on = threading.Barrier(creates + 1, timeout=PATIENCE), threading.Event()
+    creating = threading.local()
+
+    def hold_after_the_first_read(**_: Any) -> None:
+        if getattr(creating, "first_read", False):
+            creating.first_read = False
+            all_read.wait()
+            go_on.wait(timeout=PATIENCE)
+
+    def create(_: int) -> str:
+        creating.first_read = True
+        try:
+            tokens.mint(repo, caller(owner), 300, settings, datetime.now(UTC))
+        except ActiveTokenLimitReached:
+            return "403"
+        return "200"
+
+    client = aws.dynamodb()
+    client.meta.events.register("after-call.dynamodb.Query", hold_after_the_first_read)
+    try:
+        with ThreadPoolExecutor(max_workers=creates) as pool:
+            answers = pool.map(create, range(creates))
+            all_read.wait()  # every create read the 5 expired tokens as free...
+            ended = clean_up_all(repo, default_storage(), settings, datetime.now(UTC))  # ...now ended
+            go_on.set()
+            counted = Counter(answers)
+    finally:
+        client.meta.events.unregister("after-call.dynamodb.Query", hold_after_the_first_read)
+
+    assert ended.tokens_timed_out >= 5
+    assert counted == {"200": 5, "403": 5}
+    assert repo.count_live(owner, datetime.now(UTC)) == 5

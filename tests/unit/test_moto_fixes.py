@@ -18,6 +18,7 @@ from moto import mock_aws
 from moto.core.common_models import BaseModel
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import Item
+from moto.s3 import notifications as s3_notifications
 from moto.s3.models import FakeKey, FakeMultipart, S3Backend
 from moto.s3.responses import S3Response
 
@@ -321,7 +322,8 @@ def test_parts_and_completions_of_an_upload_s3_does_not_hold_are_no_such_upload(
 
 
 #: Every class a mend of the local stack changes.
-MENDED_CLASSES = (
+MENDED_CLASSES = (  # and modules
+    s3_notifications,
     BaseModel,
     DynamoDBBackend,
     FakeKey,

@@ -9,6 +9,7 @@ the token's own partition finds an upload, and another token's upload is simply 
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -42,6 +43,9 @@ from upload_service.storage import MultipartGone, PartsRefused, Storage
 MULTIPART_LIFETIME = timedelta(days=1)
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 _PART_NUMBER = re.compile(r"[0-9]{1,5}")
+_PART_NUMBER_OR_SIZE = re.compile(r"[0-9]{1,11}")
+#: S3's largest part.
+MAX_PART_BYTES = 5 * 1024**3
 TOO_LARGE = "file of {size} bytes is larger than the {limit} allowed"
 
 
@@ -91,13 +95,25 @@ def start(
 
 
 def open_upload(
-    repo: Repository, record: TokenRecord | None, upload_id: str, key: str | None, now: datetime
+    repo: Repository,
+    record: TokenRecord | None,
+    upload_id: str,
+    key: str | None,
+    now: datetime,
+    *,
+    landed: bool = False,
 ) -> UploadRecord:
-    """The token's own open multipart upload by `uploadId` and `key`, or a 404 (a 400 without a key)."""
+    """The token's own open multipart upload by `uploadId` and `key`, or a 404 (a 400 without a key).
+    With `landed`, also one already completed and decided (its token may have ended since: e.g.
+    full with this very upload), so a retried completion is answered as the first was."""
     if not key:
         raise BadRequest.single("key", "The key query parameter is required.")
+    upload = None
+    if record is not None and _UPLOAD_ID.fullmatch(upload_id):
+        upload = repo.get_token_upload(record.ref, upload_id)
+    if landed and upload is not None and upload.key == key and _completed_and_decided(upload):
+        return upload
     record = uploads.live_token(record, now)
-    upload = repo.get_token_upload(record.ref, upload_id) if _UPLOAD_ID.fullmatch(upload_id) else None
     if upload is None or upload.multipart_id is None or upload.key != key:
         raise UploadNotFound()
     if upload.status is not UploadStatus.PENDING:
@@ -120,6 +136,43 @@ def part_numbers(value: str | None) -> list[int]:
     return numbers
 
 
+def _completed_and_decided(upload: UploadRecord) -> bool:
+    """Its object landed (the completion succeeded) and the landing decided it."""
+    return (
+        upload.multipart_id is not None
+        and upload.status is not UploadStatus.PENDING
+        and (upload.object_size is not None)
+    )
+
+
+def parts_at_most(upload: UploadRecord) -> int:
+    """The part numbers the declared size can need: every part but the last is at least 5 MiB."""
+    return min(MAX_PARTS, max(1, -(-upload.file_size // MIN_PART_BYTES)))
+
+
+def _within_declared_size(upload: UploadRecord, numbers: list[int], name: str) -> None:
+    """Parts past what the declared size can need are refused: S3 would keep them (up to 5 GiB each)
+    until the upload is aborted."""
+    most = parts_at_most(upload)
+    if max(numbers) > most:
+        raise BadRequest.single(
+            name,
+            f"An upload declared at {upload.file_size} bytes has at most {most} parts (each but the last "
+            f"{MIN_PART_BYTES} bytes or more): part numbers 1 to {most}.",
+        )
+
+
+def part_size(value: str | None, upload: UploadRecord) -> int | None:
+    """`?size=`: the part's bytes, if the client says (its URL then signs that Content-Length, so S3
+    refuses any other); at most 5 GiB (S3's largest part) and the declared size."""
+    if value is None:
+        return None
+    most = min(MAX_PART_BYTES, upload.file_size)
+    if not _PART_NUMBER_OR_SIZE.fullmatch(value) or not 1 <= int(value) <= most:
+        raise BadRequest.single("size", f"A part's size is a whole number of bytes from 1 to {most}.")
+    return int(value)
+
+
 def _part_url_seconds(upload: UploadRecord, settings: Settings, now: datetime) -> int:
     seconds = int(min(settings.upload_target_ttl, (upload.target_expires_at - now).total_seconds()))
     if seconds < uploads.MIN_TARGET_SECONDS:
@@ -128,17 +181,23 @@ def _part_url_seconds(upload: UploadRecord, settings: Settings, now: datetime) -
 
 
 def sign_part(
-    storage: Storage, upload: UploadRecord, number: int, settings: Settings, now: datetime
+    storage: Storage,
+    upload: UploadRecord,
+    number: int,
+    settings: Settings,
+    now: datetime,
+    size: int | None = None,
 ) -> SignedPart:
+    _within_declared_size(upload, [number], "partNumber")
     seconds = _part_url_seconds(upload, settings, now)
-    return SignedPart(
-        url=storage.presigned_part(upload.key, upload.multipart_id or "", number, seconds), expires=seconds
-    )
+    url = storage.presigned_part(upload.key, upload.multipart_id or "", number, seconds, size)
+    return SignedPart(url=url, expires=seconds)
 
 
 def sign_parts(
     storage: Storage, upload: UploadRecord, numbers: list[int], settings: Settings, now: datetime
 ) -> SignedParts:
+    _within_declared_size(upload, numbers, "partNumbers")
     seconds = _part_url_seconds(upload, settings, now)
     return SignedParts(
         presignedUrls={
@@ -165,8 +224,12 @@ def complete(
     now: datetime,
 ) -> Completed:
     """Complete with S3's own parts: their sizes summed (never the client's word), refused and aborted
-    past MaxUploadBytes (REJECTED), the size recorded as declared, then CompleteMultipartUpload. The
-    object lands in uploads/ and is checked there like any other (landing.py)."""
+    past MaxUploadBytes (REJECTED), then CompleteMultipartUpload, then the size recorded as declared
+    (nothing is recorded if S3 refuses the parts: the client may fix them and complete again). The
+    object lands in uploads/ and is checked there like any other (landing.py). A completion repeated
+    after the landing decided is answered as the first was."""
+    if _completed_and_decided(upload):
+        return Completed(location=storage.location(upload.key), bucket=storage.bucket, key=upload.key)
     multipart_id = upload.multipart_id or ""
     try:
         held = storage.list_parts(upload.key, multipart_id)
@@ -185,16 +248,16 @@ def complete(
     }:
         raise BadRequest.single("parts", "The parts named are not the parts uploaded (list them to resume).")
     try:
-        repo.declare_completed_size(upload, total)
-        location = storage.complete_multipart(upload.key, multipart_id, held)
-    except UploadDecided:
-        raise UploadNotFound(detail="The upload was decided meanwhile.") from None
+        storage.complete_multipart(upload.key, multipart_id, held)
     except MultipartGone:
         raise UploadNotFound() from None
     except PartsRefused as refused:
         raise BadRequest.single("parts", _REFUSALS.get(refused.code, "S3 refused these parts.")) from None
+    with suppress(UploadDecided):  # the landing (or a revoke) decided it meanwhile: its fate is theirs
+        repo.declare_completed_size(upload, total)
     logger.info("multipart upload completed", extra={"uploadId": upload.upload_id, "size": total})
-    return Completed(location=location or storage.location(upload.key), bucket=storage.bucket, key=upload.key)
+    # the object's URL as ours (not S3's `Location`), so a repeated completion answers the same
+    return Completed(location=storage.location(upload.key), bucket=storage.bucket, key=upload.key)
 
 
 _REFUSALS = {

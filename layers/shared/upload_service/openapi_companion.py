@@ -101,7 +101,8 @@ def companion_paths() -> dict[str, Any]:
                         "in": "query",
                         "required": True,
                         "schema": {"type": "string", "pattern": "^[0-9]+(,[0-9]+)*$"},
-                        "description": "Comma-separated part numbers (1..10000), at most 100.",
+                        "description": "Comma-separated part numbers, at most 100: 1 up to what the declared"
+                        " size can need (ceil(size / 5 MiB), at most 10000).",
                     },
                 ],
             ),
@@ -115,13 +116,24 @@ def companion_paths() -> dict[str, Any]:
                     "in": "path",
                     "required": True,
                     "schema": {"type": "integer", "minimum": 1, "maximum": 10000},
+                    "description": "1 up to what the declared size can need (ceil(size / 5 MiB)).",
                 },
             ],
             "get": _companion(
                 "companionSignPart",
                 "A presigned PUT for one part",
                 _ok("The part's URL.", "SignedPart"),
-                parameters=[KEY_PARAMETER],
+                parameters=[
+                    KEY_PARAMETER,
+                    {
+                        "name": "size",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 5 * 1024**3},
+                        "description": "The part's bytes, if known: the URL then signs that Content-Length,"
+                        " and S3 refuses a body of another length.",
+                    },
+                ],
             ),
         },
         f"{base}/multipart/{{uploadId}}": {

@@ -107,15 +107,20 @@ class Storage:
             )
         return str(created["UploadId"])
 
-    def presigned_part(self, key: str, multipart_id: str, number: int, expires_in: int) -> str:
-        """A presigned PUT of one part (signed locally: no call to S3)."""
-        return str(
-            self.client.generate_presigned_url(
-                "upload_part",
-                Params={"Bucket": self.bucket, "Key": key, "UploadId": multipart_id, "PartNumber": number},
-                ExpiresIn=expires_in,
-            )
-        )
+    def presigned_part(
+        self, key: str, multipart_id: str, number: int, expires_in: int, size: int | None = None
+    ) -> str:
+        """A presigned PUT of one part (signed locally: no call to S3); with `size`, its Content-Length
+        is signed too, so S3 refuses a body of any other length."""
+        params: dict[str, object] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "UploadId": multipart_id,
+            "PartNumber": number,
+        }
+        if size is not None:
+            params["ContentLength"] = size
+        return str(self.client.generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in))
 
     def list_parts(self, key: str, multipart_id: str) -> list[StoredPart]:
         """Every part S3 holds of the upload (all pages), by part number; MultipartGone if none."""

@@ -3,12 +3,11 @@ also decides a token's uploads, is in `revocation`)."""
 
 from __future__ import annotations
 
-from contextlib import suppress
 from datetime import datetime
 
 from upload_service.auth import Caller
 from upload_service.config import Settings
-from upload_service.data.tokens import TokenIdTaken, TokenStore
+from upload_service.data.tokens import CountedTokensChanged, TokenIdTaken, TokenStore
 from upload_service.errors import ActiveTokenLimitReached, BadRequest, TokenNotFound
 from upload_service.ids import generate_token, is_token_id, token_ref
 from upload_service.models import ListTokensQuery, TokenDetail, TokenList, UploadInfo, UploadToken
@@ -36,29 +35,43 @@ def resolve_ttl(requested: int | None, caller: Caller, settings: Settings) -> in
 def mint(repo: TokenStore, caller: Caller, ttl: int | None, settings: Settings, now: datetime) -> UploadToken:
     """A new token, counted against the caller's cap of live, unexpired tokens.
 
-    The owner's counter also counts tokens that expired and await the cleanup; at the cap those are
-    counted (one Query, at most the cap's worth of items) and treated as free, and the create is
-    tried once more with the cap raised by that many. Ending them is left to the cleanup, so the
-    work per request is bounded whatever the backlog, and parallel creates each get a true answer
-    from one atomic conditional write.
+    The owner's counter also counts tokens that expired and await the cleanup; at the cap, up to
+    MAX_FREED of those are read (one Query) and counted as free by the create's own transaction,
+    which checks that each is still counted: the cap holds exactly while the cleanup ends them.
+    Should the cleanup end some meanwhile, the rest are read again without those (so this ends).
+    Ending them is left to the cleanup, so the work per request is bounded whatever
+    the backlog, and parallel creates each get a true answer from one atomic conditional write.
     """
     granted = resolve_ttl(ttl, caller, settings)
     cap = settings.max_active_tokens
     try:
         return _create(repo, caller, granted, cap, now)
     except ActiveTokenLimitReached:
-        expired = repo.count_expired_live(caller.user_id, now)
-        if expired:
-            with suppress(ActiveTokenLimitReached):
-                return _create(repo, caller, granted, cap + expired, now)
+        pass
+    ended: set[str] = set()
+    while True:  # each turn returns, ends, or learns of more tokens ended (of finitely many)
+        expired = [t for t in repo.some_expired_live(caller.user_id, now) if t.ref not in ended]
+        try:
+            return _create(repo, caller, granted, cap, now, expired)
+        except CountedTokensChanged as changed:
+            ended |= changed.ended  # the cleanup ended them: their slots are free in the counter now
+        except ActiveTokenLimitReached:
+            break
     raise ActiveTokenLimitReached(detail=f"At most {cap} live tokens per user.")
 
 
-def _create(repo: TokenStore, caller: Caller, ttl: int, max_live: int, now: datetime) -> UploadToken:
+def _create(
+    repo: TokenStore,
+    caller: Caller,
+    ttl: int,
+    cap: int,
+    now: datetime,
+    expired: list[TokenRecord] | None = None,
+) -> UploadToken:
     for _ in range(3):
         record = TokenRecord.new(generate_token(), caller.user_id, ttl, now)
         try:
-            repo.create_token(record, max_live)
+            repo.create_token(record, cap, expired)
         except TokenIdTaken:
             continue
         return UploadToken.from_record(record, now)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from upload_service import aws
@@ -52,6 +53,22 @@ class TokenIdTaken(Exception):
     """The generated id exists already (a CSPRNG makes this practically impossible)."""
 
 
+class CountedTokensChanged(Exception):
+    """Expired tokens a create counted as free were ended meanwhile (by the cleanup): their slots
+    are no longer in the counter, so count again (without them: the index may still show them)."""
+
+    def __init__(self, ended: set[str]) -> None:
+        super().__init__(f"{len(ended)} counted tokens ended meanwhile")
+        self.ended = ended
+
+
+#: Expired tokens one create may count as free: each is one ConditionCheck of its transaction, of
+#: DynamoDB's 100 items, three of which are the create's own. An owner with more expired tokens
+#: awaiting the cleanup than this may be refused a slot that is free until the cleanup reaches them
+#: (it runs every minute): refused for a minute, never past the cap.
+MAX_FREED = 97
+
+
 class TokenChanged(Exception):
     """The token left the live set between our read and our conditional write: read again."""
 
@@ -82,13 +99,20 @@ class TokenStore(Table):
                 uploads.append(upload_from_item(item))
         return record, uploads
 
-    def create_token(self, record: TokenRecord, max_live: int) -> None:
+    def create_token(
+        self, record: TokenRecord, max_live: int, expired: list[TokenRecord] | None = None
+    ) -> None:
         """Store a new token and count it against its owner's cap, atomically.
 
-        `max_live` is the most counted tokens the owner may then hold (the cap, plus what of it is
-        expired and not cleaned up yet). Raises ActiveTokenLimitReached past it, TokenIdTaken on an
-        id clash.
+        The owner's counter also counts tokens past expiry that the cleanup has not ended yet:
+        `expired` are such tokens, counted as free. The transaction checks that each is still
+        counted (live), so the counter may reach `max_live + len(expired)` and the owner's unexpired
+        tokens never pass `max_live`, whatever the cleanup does meanwhile. Raises ActiveTokenLimitReached
+        past it, CountedTokensChanged if one of `expired` was ended meanwhile, TokenIdTaken on an id
+        clash.
         """
+        expired = expired or []
+        counted_at_most = max_live + len(expired)
         items: list[Any] = [
             {
                 "Update": {
@@ -96,7 +120,7 @@ class TokenStore(Table):
                     "Key": _user_counter_key(record.user_id),
                     "UpdateExpression": "ADD liveTokens :one",
                     "ConditionExpression": "attribute_not_exists(liveTokens) OR liveTokens < :cap",
-                    "ExpressionAttributeValues": _to_item({":one": 1, ":cap": max_live}),
+                    "ExpressionAttributeValues": _to_item({":one": 1, ":cap": counted_at_most}),
                 }
             },
             self._global_count(+1),
@@ -107,10 +131,23 @@ class TokenStore(Table):
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
+            *(
+                {
+                    "ConditionCheck": {
+                        "TableName": self.table_name,
+                        "Key": _to_item({"PK": f"TOKEN#{token.ref}", "SK": "TOKEN"}),
+                        "ConditionExpression": "attribute_exists(activeOwner)",  # still counted
+                    }
+                }
+                for token in expired
+            ),
         ]
         try:
             self._transact(items)
         except TransactionRefused as refused:
+            ended = {t.ref for t, why in zip(expired, refused.reasons[3:], strict=False) if why != "None"}
+            if ended:
+                raise CountedTokensChanged(ended) from None
             if refused.reasons[0] == "ConditionalCheckFailed":
                 raise ActiveTokenLimitReached() from None
             raise TokenIdTaken(record.ref) from None
@@ -199,13 +236,10 @@ class TokenStore(Table):
         for item in self._query_items(params, take=None, page_size=page_size):
             yield record_from_item(item)
 
-    def count_expired_live(self, user_id: str, now: datetime) -> int:
-        """How many of the user's counted tokens are past expiry: one Query (Select COUNT) on a range of
-        their expiry index, at most their cap of items."""
-        params = {**self._expired_query(user_id, now), "Select": "COUNT"}
-        paginator = self.client.get_paginator("query")
-        with aws.unavailable_when_throttled():
-            return sum(int(page["Count"]) for page in paginator.paginate(**params))
+    def some_expired_live(self, user_id: str, now: datetime, limit: int = MAX_FREED) -> list[TokenRecord]:
+        """Up to `limit` of the user's counted tokens past expiry, soonest expired first: one Query of
+        a range of their expiry index (which may lag: create_token checks each on the table)."""
+        return list(islice(self.expired_live(user_id, now, page_size=limit), limit))
 
     def _expired_query(self, user_id: str | None, now: datetime) -> dict[str, Any]:
         params = self._index_query(user_id, SortBy.TTL)
