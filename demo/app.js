@@ -315,7 +315,8 @@ async function main() {
   for (const user of users) {
     $("#usernames").append(new Option(user.username, user.username));
   }
-  $("#username").value = users[0]?.username ?? "";
+  // A name the person typed while config.json was on its way stays.
+  if (!$("#username").value) $("#username").value = users[0]?.username ?? "";
   const fillPassword = () => {
     // The local stack's demo users come with their passwords; anyone else types their own.
     const user = users.find((u) => u.username === $("#username").value);
@@ -355,6 +356,7 @@ async function main() {
   $("#revoke-button").addEventListener("click", act(revoke, "Revoking"));
   $("#copy-button").addEventListener("click", act(copyToken, "Copying"));
   say(`Sign in (API ${state.config.apiUrl}).`);
+  document.body.dataset.ready = "true"; // every control works from here on
 }
 
 main();

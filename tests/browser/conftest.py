@@ -99,6 +99,9 @@ def sign_in_and_mint(page: Any, stack: Stack, uppy: str, user: User, ttl: int | 
     count against a user's MaxActiveTokensPerUser), mint a token."""
     page.goto(f"{stack.api}/demo/" if uppy == "5" else f"{stack.api}/demo/?uppy={uppy}")
     assert page.locator("#uppy-majors a[aria-current=page]").get_attribute("data-major") == uppy
+    # the page fills in its first demo user and wires its forms once config.json is read: typing or
+    # clicking before then would be overwritten or submit the form as a plain page load
+    page.wait_for_selector("body[data-ready=true]")
     page.locator("#username").fill(user.username)
     page.locator("#password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()

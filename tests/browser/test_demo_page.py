@@ -6,6 +6,7 @@ the service shows in its own words."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from tests.browser.conftest import (
     watch_for_errors,
 )
 from tests.conftest import Stack, User
+from tests.waiting import PATIENCE
 
 #: The field names of every multipart/form-data body the page sends (Uppy sends with XMLHttpRequest).
 RECORD_FORMS = """
@@ -221,3 +223,27 @@ def test_a_refusal_by_the_service_shows_in_its_own_words(
     assert not uncaught(errors), errors
     screenshot(page, f"demo-refusal-uppy-{uppy}")
     page.context.close()
+
+
+def test_a_name_typed_before_the_page_is_ready_stays(browser: Any, stack: Stack, user: User) -> None:
+    """The page fills in its first demo user once config.json arrives: a name typed before must not
+    be overwritten (a person on a slow line, or a test that types at once, signed in as another)."""
+    page = open_page(browser)
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route("**/demo/config.json", hold)
+    try:
+        page.goto(f"{stack.api}/demo/")
+        page.locator("#username").fill(user.username)
+        deadline = time.monotonic() + PATIENCE
+        while not held and time.monotonic() < deadline:  # Playwright hands the request over in a wait
+            page.wait_for_timeout(50)
+        held[0].continue_()
+        page.wait_for_selector("body[data-ready=true]")
+
+        assert page.locator("#username").input_value() == user.username
+    finally:
+        page.context.close()

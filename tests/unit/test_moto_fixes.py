@@ -18,6 +18,7 @@ from moto import mock_aws
 from moto.core.common_models import BaseModel
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.responses import DynamoHandler
 from moto.s3 import notifications as s3_notifications
 from moto.s3.models import FakeKey, FakeMultipart, S3Backend
 from moto.s3.responses import S3Response
@@ -326,6 +327,7 @@ MENDED_CLASSES = (  # and modules
     s3_notifications,
     BaseModel,
     DynamoDBBackend,
+    DynamoHandler,
     FakeKey,
     FakeMultipart,
     S3Backend,

@@ -1,0 +1,68 @@
+"""DynamoDB's idempotent TransactWriteItems, which moto ignores.
+
+botocore fills in a `ClientRequestToken` for every TransactWriteItems call and sends the same one
+when it retries the call (after a read timeout, say). DynamoDB then applies the transaction once:
+an identical call with a token it completed in the last 10 minutes succeeds without writing again,
+one with the same token and other parameters is refused (IdempotentParameterMismatch). moto applied
+every retry as a new transaction: a create whose answer timed out on a busy machine was retried,
+counted twice against the owner's cap, and answered as refused (locally only).
+`transactions_honour_client_request_tokens` does as DynamoDB does.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import time
+from contextlib import ExitStack
+from typing import Any
+
+from moto.dynamodb.exceptions import DynamodbException
+from moto.dynamodb.responses import DynamoHandler
+
+from local_stack.patching import mend, replace
+
+#: How long DynamoDB remembers a completed transaction's token.
+TOKEN_SECONDS = 600
+#: What may differ between two calls with one token (DynamoDB's own words on ReturnConsumedCapacity).
+_NOT_COMPARED = frozenset({"ClientRequestToken", "ReturnConsumedCapacity", "ReturnItemCollectionMetrics"})
+
+
+class IdempotentParameterMismatch(DynamodbException):
+    def __init__(self) -> None:
+        super().__init__(
+            "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+            "The request uses the same client token as a previous, but non-identical request.",
+        )
+
+
+@mend
+def transactions_honour_client_request_tokens(undo: ExitStack) -> None:
+    """A TransactWriteItems repeated with the token of one completed within 10 minutes succeeds again
+    without writing; with other parameters it is refused."""
+    original = DynamoHandler.transact_write_items
+    completed: dict[str, tuple[float, str, Any]] = {}
+    lock = threading.Lock()
+
+    @functools.wraps(original)
+    def transact_write_items(self: DynamoHandler) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return original(self)
+        request = json.dumps({k: v for k, v in self.body.items() if k not in _NOT_COMPARED}, sort_keys=True)
+        now = time.monotonic()
+        with lock:
+            for stale in [t for t, (at, _, _) in completed.items() if now - at > TOKEN_SECONDS]:
+                del completed[stale]
+            earlier = completed.get(token)
+        if earlier is not None:
+            if earlier[1] != request:
+                raise IdempotentParameterMismatch()
+            return earlier[2]
+        result = original(self)  # a cancelled transaction raises: its token is not remembered
+        with lock:
+            completed[token] = (now, request, result)
+        return result
+
+    replace(undo, DynamoHandler, "transact_write_items", transact_write_items)

@@ -1,0 +1,87 @@
+"""TransactWriteItems repeated with its ClientRequestToken is applied once, as DynamoDB does
+(local_stack/moto_fixes/dynamodb_requests.py): botocore resends the token when it retries a call
+whose answer timed out, and the first call may have been applied."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from local_stack.emulator import Emulator
+
+TABLE = f"transactions-{uuid.uuid4().hex[:8]}"  # moto's backends outlive an emulator in one process
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    served = Emulator("127.0.0.1", 0)
+    served.start()
+    try:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=served.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="t",
+            aws_secret_access_key="t",
+        )
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield client
+        client.delete_table(TableName=TABLE)
+    finally:
+        served.stop()
+
+
+def add_one(cap: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "Update": {
+                "TableName": TABLE,
+                "Key": {"PK": {"S": "counter"}},
+                "UpdateExpression": "ADD n :one",
+                "ConditionExpression": "attribute_not_exists(n) OR n < :cap",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":cap": {"N": str(cap)}},
+            }
+        }
+    ]
+
+
+def count(client: Any) -> int:
+    item = client.get_item(TableName=TABLE, Key={"PK": {"S": "counter"}}, ConsistentRead=True)["Item"]
+    return int(item["n"]["N"])
+
+
+def test_a_repeated_token_is_applied_once_and_answered_again(dynamodb: Any) -> None:
+    for _ in range(3):  # as botocore's retries of one call
+        dynamodb.transact_write_items(TransactItems=add_one(cap=1), ClientRequestToken="call-1")
+
+    assert count(dynamodb) == 1  # the retries did not write, nor fail on the cap the first reached
+    dynamodb.transact_write_items(TransactItems=add_one(cap=5), ClientRequestToken="call-2")
+    assert count(dynamodb) == 2
+
+
+def test_a_token_with_other_parameters_is_refused(dynamodb: Any) -> None:
+    dynamodb.transact_write_items(TransactItems=add_one(cap=5), ClientRequestToken="call-1")
+
+    with pytest.raises(ClientError, match="IdempotentParameterMismatch"):
+        dynamodb.transact_write_items(TransactItems=add_one(cap=6), ClientRequestToken="call-1")
+    assert count(dynamodb) == 1
+
+
+def test_a_cancelled_transaction_does_not_keep_its_token(dynamodb: Any) -> None:
+    dynamodb.transact_write_items(TransactItems=add_one(cap=5), ClientRequestToken="call-0")
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        dynamodb.transact_write_items(TransactItems=add_one(cap=1), ClientRequestToken="call-1")
+
+    # nothing was done under that token: it may be used again, with other parameters
+    dynamodb.transact_write_items(TransactItems=add_one(cap=5), ClientRequestToken="call-1")
+    assert count(dynamodb) == 2
