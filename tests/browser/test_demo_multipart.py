@@ -223,7 +223,7 @@ def test_large_files_go_multipart_pause_resume_and_a_revoked_token_is_refused(
     # stack's terminal shows no traceback for them
     assert not [error for error in errors if ": 5" in error or "status of 5" in error], errors
     assert not uncaught(errors), errors
-    assert tracebacks(stack) == tracebacks_before
+    assert tracebacks(stack)[len(tracebacks_before) :] == []  # the log only grows
     finished = time.monotonic() - started
 
     saved = screenshot(page, f"demo-multipart-uppy-{uppy}")

@@ -153,7 +153,7 @@ def test_a_person_signs_in_uploads_and_sees_the_decisions(
         assert {"key", "Content-Type", "policy"} <= set(names[:-1]), names
         assert not {"name", "type", "relativePath", "uploadId"} & set(names), names  # Uppy's own meta
     assert not errors, errors
-    assert tracebacks(stack) == tracebacks_before
+    assert tracebacks(stack)[len(tracebacks_before) :] == []  # the log only grows
     screenshot(page, f"demo-uppy-{uppy}")
     page.context.close()
 

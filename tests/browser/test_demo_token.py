@@ -103,6 +103,6 @@ def test_an_expired_token_says_it_expired_and_stops_its_uploads(
     refused = requests.get(f"{stack.api}/uploads/{token}", timeout=30).json()
     assert refused["title"] == f"The upload token expired at {expires_at}."
     assert not uncaught(errors), errors
-    assert tracebacks(stack) == tracebacks_before
+    assert tracebacks(stack)[len(tracebacks_before) :] == []  # the log only grows
     screenshot(page, f"demo-expired-uppy-{uppy}")
     page.context.close()
