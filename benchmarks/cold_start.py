@@ -231,7 +231,7 @@ def child(function: str) -> None:
     from botocore.response import StreamingBody
     from botocore.stub import Stubber
 
-    from upload_service import aws
+    from upload_service.core import aws
 
     event = json.loads((ROOT / "events" / f"{name}.json").read_text())
     stubs: dict[str, Stubber] = {}

@@ -74,7 +74,7 @@ class Harness:
             name: LambdaFunction(FunctionSpec(name, spec.code_dir, spec.handler, 900, 512, {}))
             for name, spec in specs.items()
         }
-        from upload_service import aws
+        from upload_service.core import aws
 
         self.client = aws.dynamodb()
 
@@ -103,9 +103,9 @@ def _event(name: str, sub: str | None = None, admin: bool = False, **changes: An
 
 def _seed(count: int, owner: str, ttl: int, created: datetime) -> list[str]:
     """Tokens written directly in batches (counters included), as creates would leave them."""
+    from upload_service.core.records import TokenRecord
     from upload_service.data.items import token_item
-    from upload_service.records import TokenRecord
-    from upload_service.repository import default_repository
+    from upload_service.data.repository import default_repository
 
     repo = default_repository()
     tokens = [TokenRecord.new("to" + uuid.uuid4().hex[:22], owner, ttl, created) for _ in range(count)]
@@ -216,7 +216,7 @@ def measure() -> list[dict[str, Any]]:
 
 
 def _process(h: Harness, target: dict[str, Any], token: str) -> Tally:
-    from upload_service.storage import default_storage
+    from upload_service.core.storage import default_storage
 
     storage = default_storage()
     storage.client.put_object(Bucket=storage.bucket, Key=target["key"], Body=CLIP, ContentType="video/mp4")

@@ -54,12 +54,13 @@ def measure(file_mib: int = FILE_MIB, rounds: int = ROUNDS) -> list[dict[str, An
 
 
 def _rounds(size: int, rounds: int) -> list[dict[str, Any]]:
-    from upload_service import aws, delivery
+    from upload_service.core import aws
+    from upload_service.core.records import UploadRecord, UploadStatus
+    from upload_service.core.storage import Storage
     from upload_service.data.items import upload_item
-    from upload_service.landing import no_limit
-    from upload_service.records import UploadRecord, UploadStatus
-    from upload_service.repository import Repository
-    from upload_service.storage import Storage
+    from upload_service.data.repository import Repository
+    from upload_service.uploads import delivery
+    from upload_service.uploads.landing import no_limit
 
     s3, dynamodb = aws.client("s3"), aws.dynamodb()
     s3.create_bucket(Bucket=BUCKET)

@@ -22,7 +22,7 @@ Throughput and memory: a 256 MiB file in chunks of 50 MiB (6 requests) to the ap
 Each round runs the three in turn, each in a fresh process; figures are medians over the rounds
 (peak RSS: the highest), and the first round's videos are checked byte for byte (sha256).
 
-Calls per upload: `forwarding.forward_upload` through the real stores against moto (in process,
+Calls per upload: `forwarder.forward_upload` through the real stores against moto (in process,
 provisioned from template.yaml) and the double, for files of 1, 3 and 6 chunks of 5 MiB: DynamoDB
 calls and items written, S3 and EventBridge calls (botocore event hooks, as cost.py counts) and
 api.video requests. Expected: items written = chunks + a constant (4: the lease, the video's
@@ -195,12 +195,13 @@ class _GetObjectWaits:
 def child_forward(args: dict[str, Any]) -> None:
     """One forward of the stored file through the real uploader; its time and this process's memory."""
     _paths()
-    from upload_service import apivideo, outbound
-    from upload_service.apivideo import Progress
-    from upload_service.config import Settings
-    from upload_service.records import UploadRecord, UploadStatus
-    from upload_service.storage import Storage
-    from upload_service.video_platform import ApiVideoUploader
+    from upload_service.core import outbound
+    from upload_service.core.config import Settings
+    from upload_service.core.records import UploadRecord, UploadStatus
+    from upload_service.core.storage import Storage
+    from upload_service.forwarding import apivideo
+    from upload_service.forwarding.apivideo import Progress
+    from upload_service.forwarding.video_platform import ApiVideoUploader
 
     settings = Settings.model_validate(
         {
@@ -511,12 +512,13 @@ def _provision(video_url: str, chunk_bytes: int) -> None:
 def _forward_counted(double: Any, chunks: int, chunk_bytes: int) -> dict[str, Any]:
     from cost import Tally
 
-    from upload_service import aws, forwarding, outbound
-    from upload_service.config import get_settings
+    from upload_service.core import aws, outbound
+    from upload_service.core.config import get_settings
     from upload_service.data.forwarding import ForwardingStore
     from upload_service.data.table import default_store
     from upload_service.data.uploads import UploadStore
-    from upload_service.video_platform import ApiVideoUploader
+    from upload_service.forwarding import forwarder
+    from upload_service.forwarding.video_platform import ApiVideoUploader
 
     size = (chunks - 1) * chunk_bytes + chunk_bytes // 2
     upload = _accepted_upload(size)
@@ -535,7 +537,7 @@ def _forward_counted(double: Any, chunks: int, chunk_bytes: int) -> dict[str, An
         client.meta.events.register(name, hook)
     try:
         with outbound.deadline(lambda: 900.0, margin=60) as deadline:
-            outcome = forwarding.forward_upload(
+            outcome = forwarder.forward_upload(
                 upload.upload_id,
                 uploads=default_store(UploadStore),
                 store=default_store(ForwardingStore),
@@ -569,10 +571,10 @@ def _forward_counted(double: Any, chunks: int, chunk_bytes: int) -> dict[str, An
 
 def _accepted_upload(size: int) -> Any:
     """A token with one ACCEPTED upload of `size` bytes in media/, written as the service writes it."""
-    from upload_service.ids import generate_token
-    from upload_service.records import TokenRecord, UploadRecord
-    from upload_service.repository import default_repository
-    from upload_service.storage import default_storage
+    from upload_service.core.ids import generate_token
+    from upload_service.core.records import TokenRecord, UploadRecord
+    from upload_service.core.storage import default_storage
+    from upload_service.data.repository import default_repository
 
     now = datetime.now(UTC)
     repo = default_repository()

@@ -499,7 +499,7 @@ class Paths:
 
         from cost import _event
 
-        from upload_service.storage import default_storage
+        from upload_service.core.storage import default_storage
 
         if body is not None:
             storage = default_storage()

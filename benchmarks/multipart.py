@@ -361,9 +361,9 @@ def _one_upload(harness: Any, parts: int, part_bytes: int, batch: bool) -> list[
 
     import requests
 
-    from upload_service.ids import generate_token
-    from upload_service.records import TokenRecord
-    from upload_service.repository import default_repository
+    from upload_service.core.ids import generate_token
+    from upload_service.core.records import TokenRecord
+    from upload_service.data.repository import default_repository
 
     token = generate_token()
     default_repository().create_token(

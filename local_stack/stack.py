@@ -134,7 +134,7 @@ class LocalStack:
         routes = [
             BoundRoute.of(route, lambdas[name]) for name, spec in functions.items() for route in spec.routes
         ]
-        from upload_service.openapi import build_document
+        from upload_service.openapi.document import build_document
 
         self.gateway = Gateway(routes, authorizer, api.get("CorsConfiguration", {}), build_document())
         with listening_on(self.api_port, "API_PORT"):

@@ -304,7 +304,7 @@ class Published:
 
 @pytest.fixture
 def published(lambda_env: dict[str, str]) -> Iterator[Published]:
-    from upload_service import aws
+    from upload_service.core import aws
 
     client = aws.client("events")
     hook = Published()

@@ -30,10 +30,10 @@ THREAD_GRACE_SECONDS = 10
 
 def process_caches() -> dict[str, Any]:
     """The layer's per-process caches, as on a warm Lambda: each is built from the environment once."""
-    from upload_service import aws, outbound, storage
-    from upload_service.apivideo import client as apivideo_client
-    from upload_service.config import get_settings
+    from upload_service.core import aws, outbound, storage
+    from upload_service.core.config import get_settings
     from upload_service.data import table
+    from upload_service.forwarding.apivideo import client as apivideo_client
 
     return {
         "config.get_settings": get_settings,

@@ -8,11 +8,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from upload_service import expiry
-from upload_service.config import get_settings
-from upload_service.observability import logger, metrics
-from upload_service.repository import default_repository
-from upload_service.storage import default_storage
+from upload_service.core.config import get_settings
+from upload_service.core.observability import logger, metrics
+from upload_service.core.storage import default_storage
+from upload_service.data.repository import default_repository
+from upload_service.uploads import expiry
 
 settings = get_settings()
 

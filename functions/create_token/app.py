@@ -8,14 +8,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from upload_service import tokens
-from upload_service.api import create_app, current_caller, json_response, parse_body
-from upload_service.config import get_settings
+from upload_service.core.config import get_settings
+from upload_service.core.ids import mask
+from upload_service.core.models import CreateTokenRequest
+from upload_service.core.observability import logger, metrics
 from upload_service.data.table import default_store
 from upload_service.data.tokens import TokenStore
-from upload_service.ids import mask
-from upload_service.models import CreateTokenRequest
-from upload_service.observability import logger, metrics
+from upload_service.http.api import create_app, current_caller, json_response, parse_body
+from upload_service.tokens import access
 
 settings = get_settings()
 app = create_app()
@@ -25,7 +25,7 @@ app = create_app()
 def create_token() -> Response[str]:
     request = parse_body(app, CreateTokenRequest, required=False)
     caller = current_caller(app)
-    token = tokens.mint(default_store(TokenStore), caller, request.ttl, settings, datetime.now(UTC))
+    token = access.mint(default_store(TokenStore), caller, request.ttl, settings, datetime.now(UTC))
     logger.info("token created", extra={"token": mask(token.token), "ttl": token.ttl})
     metrics.add_metric(name="TokensCreated", unit=MetricUnit.Count, value=1)
     return json_response(token)

@@ -11,13 +11,14 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from upload_service import aws, forwarding, outbound
-from upload_service.config import get_settings
+from upload_service.core import aws, outbound
+from upload_service.core.config import get_settings
+from upload_service.core.observability import logger, metrics
 from upload_service.data.forwarding import ForwardingStore
 from upload_service.data.table import default_store
 from upload_service.data.uploads import UploadStore
-from upload_service.observability import logger, metrics
-from upload_service.video_platform import ApiVideoUploader
+from upload_service.forwarding import forwarder
+from upload_service.forwarding.video_platform import ApiVideoUploader
 
 settings = get_settings()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -39,7 +40,7 @@ class ComeBackLater(Exception):
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    upload_id = forwarding.upload_id_of(record.body)
+    upload_id = forwarder.upload_id_of(record.body)
     if upload_id is None:
         logger.error("malformed forward message dropped", extra={"messageId": record.message_id})
         metrics.add_metric(name="MalformedMessages", unit=MetricUnit.Count, value=1)
@@ -47,7 +48,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     remaining = outbound.lambda_remaining(lambda_context)
     try:
         with outbound.deadline(remaining, margin=MARGIN_SECONDS) as deadline:
-            outcome = forwarding.forward_upload(
+            outcome = forwarder.forward_upload(
                 upload_id,
                 uploads=default_store(UploadStore),
                 store=default_store(ForwardingStore),

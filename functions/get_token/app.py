@@ -7,12 +7,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from upload_service import tokens
-from upload_service.api import create_app, current_caller, json_response
-from upload_service.config import get_settings
+from upload_service.core.config import get_settings
+from upload_service.core.observability import logger, metrics
 from upload_service.data.table import default_store
 from upload_service.data.tokens import TokenStore
-from upload_service.observability import logger, metrics
+from upload_service.http.api import create_app, current_caller, json_response
+from upload_service.tokens import access
 
 settings = get_settings()
 app = create_app()
@@ -20,7 +20,7 @@ app = create_app()
 
 @app.get("/upload-tokens/<upload_token>")
 def get_token(upload_token: str) -> Response[str]:
-    detail = tokens.token_detail(
+    detail = access.token_detail(
         default_store(TokenStore), current_caller(app), upload_token, datetime.now(UTC)
     )
     return json_response(detail)

@@ -7,13 +7,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from upload_service import tokens
-from upload_service.api import create_app, current_caller, json_response, parse_query
-from upload_service.config import get_settings
+from upload_service.core.config import get_settings
+from upload_service.core.models import ListTokensQuery
+from upload_service.core.observability import logger, metrics
 from upload_service.data.table import default_store
 from upload_service.data.tokens import TokenStore
-from upload_service.models import ListTokensQuery
-from upload_service.observability import logger, metrics
+from upload_service.http.api import create_app, current_caller, json_response, parse_query
+from upload_service.tokens import access
 
 settings = get_settings()
 app = create_app()
@@ -22,7 +22,7 @@ app = create_app()
 @app.get("/upload-tokens")
 def list_tokens() -> Response[str]:
     query = parse_query(app, ListTokensQuery)
-    page = tokens.list_tokens(
+    page = access.list_tokens(
         default_store(TokenStore), current_caller(app), query, settings, datetime.now(UTC)
     )
     return json_response(page)

@@ -10,14 +10,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from upload_service import multipart, uploads
-from upload_service.api import create_app, json_response, parse_body, validate
-from upload_service.companion import Aborted, CompanionFile, CompleteRequest
-from upload_service.config import Settings, get_settings
-from upload_service.observability import logger, metrics
-from upload_service.records import TokenRecord, UploadRecord
-from upload_service.repository import default_repository
-from upload_service.storage import default_storage
+from upload_service.core.config import Settings, get_settings
+from upload_service.core.observability import logger, metrics
+from upload_service.core.records import TokenRecord, UploadRecord
+from upload_service.core.storage import default_storage
+from upload_service.data.repository import default_repository
+from upload_service.http.api import create_app, json_response, parse_body, validate
+from upload_service.multipart import companion
+from upload_service.multipart.wire import Aborted, CompanionFile, CompleteRequest
+from upload_service.uploads import starting
 
 settings = get_settings()
 PREFIX = "/uploads/<upload_token>/s3"
@@ -29,7 +30,7 @@ def _named_token(resolver: APIGatewayHttpResolver) -> TokenRecord | None:
     """The token the path names, read once per request (the rate limiter asks first)."""
     if "token" not in resolver.context:
         named = (resolver.current_event.path_parameters or {}).get("uploadToken")
-        resolver.context["token"] = uploads.find_token(default_repository(), named)
+        resolver.context["token"] = starting.find_token(default_repository(), named)
     record: TokenRecord | None = resolver.context["token"]
     return record
 
@@ -53,14 +54,14 @@ def _query(name: str) -> str | None:
 
 
 def _open(upload_id: str, *, landed: bool = False) -> UploadRecord:
-    return multipart.open_upload(
+    return companion.open_upload(
         default_repository(), _named_token(app), upload_id, _query("key"), datetime.now(UTC), landed=landed
     )
 
 
 @app.get("/uploads/<upload_token>")
 def rules(upload_token: str) -> Response[str]:
-    return json_response(uploads.upload_rules(_named_token(app), settings, datetime.now(UTC)))
+    return json_response(starting.upload_rules(_named_token(app), settings, datetime.now(UTC)))
 
 
 @app.get(f"{PREFIX}/params")
@@ -68,7 +69,7 @@ def params(upload_token: str) -> Response[str]:
     names = ("filename", "type", "size", "metadata[size]")
     query = {name: _query(name) for name in names if _query(name) is not None}
     file = validate(CompanionFile, query, context=settings)
-    target = multipart.presigned_post(
+    target = companion.presigned_post(
         default_repository(), default_storage(), _named_token(app), file, settings, datetime.now(UTC)
     )
     metrics.add_metric(name="UploadsStarted", unit=MetricUnit.Count, value=1)
@@ -78,7 +79,7 @@ def params(upload_token: str) -> Response[str]:
 @app.post(f"{PREFIX}/multipart")
 def start(upload_token: str) -> Response[str]:
     file = parse_body(app, CompanionFile, context=settings)
-    started = multipart.start(
+    started = companion.start(
         default_repository(), default_storage(), _named_token(app), file, settings, datetime.now(UTC)
     )
     metrics.add_metric(name="MultipartUploadsStarted", unit=MetricUnit.Count, value=1)
@@ -87,33 +88,33 @@ def start(upload_token: str) -> Response[str]:
 
 @app.get(f"{PREFIX}/multipart/<upload_id>/batch")  # before /<part_number>: the literal wins
 def sign_batch(upload_token: str, upload_id: str) -> Response[str]:
-    numbers = multipart.part_numbers(_query("partNumbers"))
+    numbers = companion.part_numbers(_query("partNumbers"))
     upload = _open(upload_id)
     return json_response(
-        multipart.sign_parts(default_storage(), upload, numbers, settings, datetime.now(UTC))
+        companion.sign_parts(default_storage(), upload, numbers, settings, datetime.now(UTC))
     )
 
 
 @app.get(f"{PREFIX}/multipart/<upload_id>/<part_number>")
 def sign_part(upload_token: str, upload_id: str, part_number: str) -> Response[str]:
-    number = multipart.part_number(part_number)
+    number = companion.part_number(part_number)
     upload = _open(upload_id)
-    size = multipart.part_size(_query("size"), upload)
+    size = companion.part_size(_query("size"), upload)
     return json_response(
-        multipart.sign_part(default_storage(), upload, number, settings, datetime.now(UTC), size)
+        companion.sign_part(default_storage(), upload, number, settings, datetime.now(UTC), size)
     )
 
 
 @app.get(f"{PREFIX}/multipart/<upload_id>")
 def list_parts(upload_token: str, upload_id: str) -> Response[str]:
-    return json_response(multipart.list_parts(default_storage(), _open(upload_id)))
+    return json_response(companion.list_parts(default_storage(), _open(upload_id)))
 
 
 @app.post(f"{PREFIX}/multipart/<upload_id>/complete")
 def complete(upload_token: str, upload_id: str) -> Response[str]:
     body = parse_body(app, CompleteRequest)
     upload = _open(upload_id, landed=True)  # a completion retried after the decision: the same answer
-    done = multipart.complete(
+    done = companion.complete(
         default_repository(), default_storage(), upload, body.parts, settings, datetime.now(UTC)
     )
     return json_response(done)
@@ -121,7 +122,7 @@ def complete(upload_token: str, upload_id: str) -> Response[str]:
 
 @app.delete(f"{PREFIX}/multipart/<upload_id>")
 def abort(upload_token: str, upload_id: str) -> Response[str]:
-    multipart.abort(default_repository(), default_storage(), _open(upload_id), datetime.now(UTC))
+    companion.abort(default_repository(), default_storage(), _open(upload_id), datetime.now(UTC))
     return json_response(Aborted())
 
 

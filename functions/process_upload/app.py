@@ -15,12 +15,13 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from upload_service import aws, landing
-from upload_service.config import get_settings
-from upload_service.notifications import Arrival, Unreadable, read_message
-from upload_service.observability import logger, metrics
-from upload_service.repository import default_repository
-from upload_service.storage import default_storage
+from upload_service.core import aws
+from upload_service.core.config import get_settings
+from upload_service.core.observability import logger, metrics
+from upload_service.core.storage import default_storage
+from upload_service.data.repository import default_repository
+from upload_service.uploads import landing
+from upload_service.uploads.notifications import Arrival, Unreadable, read_message
 
 settings = get_settings()
 # A batch whose every record failed is reported as such (all retried), not raised as a function error.

@@ -8,14 +8,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from upload_service import revocation
-from upload_service.api import create_app, current_caller
-from upload_service.config import get_settings
+from upload_service.core.config import get_settings
+from upload_service.core.ids import mask
+from upload_service.core.observability import logger, metrics
+from upload_service.core.storage import default_storage
 from upload_service.data.table import default_store
 from upload_service.data.uploads import UploadStore
-from upload_service.ids import mask
-from upload_service.observability import logger, metrics
-from upload_service.storage import default_storage
+from upload_service.http.api import create_app, current_caller
+from upload_service.tokens import revocation
 
 settings = get_settings()
 app = create_app()

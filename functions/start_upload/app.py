@@ -8,14 +8,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from upload_service import uploads
-from upload_service.api import create_app, json_response, parse_body
-from upload_service.config import get_settings
-from upload_service.file_rules import StartUploadRequest
-from upload_service.observability import logger, metrics
-from upload_service.records import TokenRecord
-from upload_service.repository import default_repository
-from upload_service.storage import default_storage
+from upload_service.core.config import get_settings
+from upload_service.core.observability import logger, metrics
+from upload_service.core.records import TokenRecord
+from upload_service.core.storage import default_storage
+from upload_service.data.repository import default_repository
+from upload_service.http.api import create_app, json_response, parse_body
+from upload_service.uploads import starting
+from upload_service.uploads.file_rules import StartUploadRequest
 
 settings = get_settings()
 
@@ -24,7 +24,7 @@ def _named_token(resolver: APIGatewayHttpResolver) -> TokenRecord | None:
     """The token the request names, read once per request (the rate limiter asks first)."""
     if "token" not in resolver.context:
         named = resolver.current_event.get_query_string_value("token")
-        resolver.context["token"] = uploads.find_token(default_repository(), named)
+        resolver.context["token"] = starting.find_token(default_repository(), named)
     record: TokenRecord | None = resolver.context["token"]
     return record
 
@@ -39,10 +39,10 @@ app = create_app(
 
 @app.post("/upload")
 def start_upload() -> Response[str]:
-    uploads.refuse_a_file_in_the_body(app.current_event.headers.get("content-type"))
+    starting.refuse_a_file_in_the_body(app.current_event.headers.get("content-type"))
     request = parse_body(app, StartUploadRequest, context=settings)
-    uploads.require_token_parameter(app.current_event.get_query_string_value("token"))
-    target = uploads.start_upload(
+    starting.require_token_parameter(app.current_event.get_query_string_value("token"))
+    target = starting.start_upload(
         default_repository(), default_storage(), _named_token(app), request, settings, datetime.now(UTC)
     )
     metrics.add_metric(name="UploadsStarted", unit=MetricUnit.Count, value=1)

@@ -15,7 +15,7 @@ from tests.conftest import Stack, User, load_event, secrets_in
 from tests.e2e.conftest import EventLog
 from tests.e2e.test_uploads import CLIP, decided, send, start
 from tests.waiting import eventually
-from upload_service.ids import token_ref
+from upload_service.core.ids import token_ref
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 

@@ -22,7 +22,7 @@ from tests.conftest import ROOT, Stack, User, new_user, running_stack
 from tests.e2e.conftest import assert_problem
 from tests.e2e.test_uploads import decided, keys
 from tests.waiting import eventually
-from upload_service.ids import token_ref
+from upload_service.core.ids import token_ref
 
 MIB = 1024**2
 #: A real mp4 header (the content check at landing sniffs it), then padding.

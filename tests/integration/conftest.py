@@ -9,10 +9,10 @@ from dataclasses import fields
 from datetime import datetime
 
 from tests.conftest import EVENTS, load_event, template_functions
-from upload_service import expiry
-from upload_service.config import Settings
-from upload_service.repository import Repository
-from upload_service.storage import Storage
+from upload_service.core.config import Settings
+from upload_service.core.storage import Storage
+from upload_service.data.repository import Repository
+from upload_service.uploads import expiry
 
 __all__ = ["EVENTS", "clean_up_all", "load_event", "template_functions"]
 

@@ -13,12 +13,12 @@ import pytest
 
 from tests.conftest import Published
 from tests.integration.test_processing import notification_message, seed_upload, sqs_event
-from upload_service import landing
-from upload_service.config import get_settings
-from upload_service.notifications import Arrival
-from upload_service.records import UploadRecord, UploadStatus
-from upload_service.repository import default_repository
-from upload_service.storage import default_storage
+from upload_service.core.config import get_settings
+from upload_service.core.records import UploadRecord, UploadStatus
+from upload_service.core.storage import default_storage
+from upload_service.data.repository import default_repository
+from upload_service.uploads import landing
+from upload_service.uploads.notifications import Arrival
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "content"

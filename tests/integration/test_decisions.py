@@ -15,13 +15,15 @@ from typing import Any
 from tests.conftest import Published
 from tests.integration.conftest import clean_up_all
 from tests.integration.test_processing import CLIP, notification_message, seed_upload, sqs_event
-from upload_service import aws, landing, revocation
-from upload_service.auth import Caller
-from upload_service.config import get_settings
-from upload_service.notifications import Arrival
-from upload_service.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus
-from upload_service.repository import default_repository
-from upload_service.storage import default_storage
+from upload_service.core import aws
+from upload_service.core.config import get_settings
+from upload_service.core.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus
+from upload_service.core.storage import default_storage
+from upload_service.data.repository import default_repository
+from upload_service.http.auth import Caller
+from upload_service.tokens import revocation
+from upload_service.uploads import landing
+from upload_service.uploads.notifications import Arrival
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 

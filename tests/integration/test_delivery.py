@@ -21,13 +21,14 @@ from tests.conftest import Published
 from tests.integration.conftest import clean_up_all
 from tests.integration.test_decisions import at_call, media_of, seed
 from tests.integration.test_processing import CLIP, notification_message, seed_upload, sqs_event
-from upload_service import aws, delivery, landing
-from upload_service.config import Settings, get_settings
-from upload_service.errors import ServiceUnavailable
-from upload_service.notifications import Arrival
-from upload_service.records import UploadRecord, UploadStatus
-from upload_service.repository import default_repository
-from upload_service.storage import default_storage
+from upload_service.core import aws
+from upload_service.core.config import Settings, get_settings
+from upload_service.core.errors import ServiceUnavailable
+from upload_service.core.records import UploadRecord, UploadStatus
+from upload_service.core.storage import default_storage
+from upload_service.data.repository import default_repository
+from upload_service.uploads import delivery, landing
+from upload_service.uploads.notifications import Arrival
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 MIB = 1024**2

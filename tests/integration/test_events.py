@@ -13,10 +13,10 @@ import pytest
 
 from tests.integration.conftest import EVENTS, load_event, template_functions
 from tests.integration.test_processing import CLIP
-from upload_service.ids import token_ref
-from upload_service.records import TokenRecord, UploadRecord, UploadStatus
-from upload_service.repository import default_repository, token_key
-from upload_service.storage import default_storage
+from upload_service.core.ids import token_ref
+from upload_service.core.records import TokenRecord, UploadRecord, UploadStatus
+from upload_service.core.storage import default_storage
+from upload_service.data.repository import default_repository, token_key
 
 EVENT_FILE = {
     "CreateTokenFunction": "create_token",

@@ -25,17 +25,18 @@ from botocore.exceptions import ClientError
 from local_stack.workers import sqs_event
 from tests.conftest import Published, Stack, User, aws_response
 from tests.integration.test_processing import CLIP, seed_upload
-from upload_service import forwarding, outbound
-from upload_service.apivideo import ApiKeyUnavailable, Progress
-from upload_service.config import get_settings
+from upload_service.core import outbound
+from upload_service.core.config import get_settings
+from upload_service.core.ids import generate_token
+from upload_service.core.records import ForwardingStatus, TokenRecord, UploadRecord, UploadStatus
+from upload_service.core.storage import default_storage
 from upload_service.data.forwarding import ForwardingStore
+from upload_service.data.repository import default_repository
 from upload_service.data.table import default_store
 from upload_service.data.uploads import UploadStore
-from upload_service.ids import generate_token
-from upload_service.records import ForwardingStatus, TokenRecord, UploadRecord, UploadStatus
-from upload_service.repository import default_repository
-from upload_service.storage import default_storage
-from upload_service.video_platform import ApiVideoUploader
+from upload_service.forwarding import forwarder
+from upload_service.forwarding.apivideo import ApiKeyUnavailable, Progress
+from upload_service.forwarding.video_platform import ApiVideoUploader
 
 MIB = 1024 * 1024
 
@@ -97,13 +98,13 @@ def forward(
     remaining: Callable[[], float] = lambda: 600.0,
     interrupt: Callable[[Progress], None] | None = None,
     before_recording: bool = False,
-) -> forwarding.Outcome:
+) -> forwarder.Outcome:
     """One forward-upload invocation's work; `interrupt` runs after each acknowledged chunk."""
     with outbound.deadline(remaining, margin=20) as deadline:
         uploader: Any = ApiVideoUploader(get_settings(), deadline)
         if interrupt is not None:
             uploader = Interrupted(uploader, interrupt, before_recording=before_recording)
-        return forwarding.forward_upload(
+        return forwarder.forward_upload(
             upload.upload_id,
             uploads=default_store(UploadStore),
             store=default_store(ForwardingStore),
@@ -427,7 +428,7 @@ def test_a_wrong_api_key_is_retried_not_failed(double: Double, monkeypatch: pyte
         outbound.deadline(lambda: 600.0, margin=20) as deadline,
         pytest.raises(Exception, match=r"api\.video 400"),
     ):
-        forwarding.forward_upload(
+        forwarder.forward_upload(
             upload.upload_id,
             uploads=default_store(UploadStore),
             store=default_store(ForwardingStore),
@@ -446,13 +447,13 @@ def test_an_upload_that_keeps_failing_is_given_up_but_rate_limit_waits_do_not_co
     upload, _ = accepted(1 * MIB)
     store: ForwardingStore = default_store(ForwardingStore)
     now = int(time.time())
-    for n in range(forwarding.MAX_INVOCATIONS):
+    for n in range(forwarder.MAX_INVOCATIONS):
         assert store.claim(upload.token_ref, upload.upload_id, f"failing-{n}", now, 900) is not None
         store.release(upload.token_ref, upload.upload_id, f"failing-{n}", "api.video 503: unavailable")
     assert store.claim(upload.token_ref, upload.upload_id, "waiting", now, 900) is not None
     store.release(upload.token_ref, upload.upload_id, "waiting", "rate limited", waited=True)
     counted = record_of(upload).forwarding
-    assert counted is not None and counted.invocations == forwarding.MAX_INVOCATIONS
+    assert counted is not None and counted.invocations == forwarder.MAX_INVOCATIONS
 
     outcome = forward(upload)
 

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.integration.test_processing import seed_upload
+from upload_service.core.records import ForwardingStatus, UploadRecord
+from upload_service.core.storage import default_storage
 from upload_service.data.forwarding import ForwardingStore, LeaseLost
+from upload_service.data.repository import default_repository
 from upload_service.data.table import default_store
-from upload_service.records import ForwardingStatus, UploadRecord
-from upload_service.repository import default_repository
-from upload_service.storage import default_storage
 
 
 def accepted(owner: str) -> UploadRecord:

@@ -13,13 +13,14 @@ from typing import Any
 from tests.conftest import Published
 from tests.integration.conftest import clean_up_all
 from tests.integration.test_processing import CLIP, notification_message, seed_upload, sqs_event
-from upload_service import expiry, multipart
-from upload_service.companion import CompanionFile, PartRef
-from upload_service.config import get_settings
-from upload_service.ids import generate_token
-from upload_service.records import TokenRecord, UploadRecord, UploadStatus
-from upload_service.repository import default_repository
-from upload_service.storage import default_storage
+from upload_service.core.config import get_settings
+from upload_service.core.ids import generate_token
+from upload_service.core.records import TokenRecord, UploadRecord, UploadStatus
+from upload_service.core.storage import default_storage
+from upload_service.data.repository import default_repository
+from upload_service.multipart import companion
+from upload_service.multipart.wire import CompanionFile, PartRef
+from upload_service.uploads import expiry
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
@@ -69,13 +70,13 @@ def test_a_completed_multipart_upload_is_accepted_when_processing_is_late(
     token = TokenRecord.new(generate_token(), f"late-mp-{uuid.uuid4().hex[:8]}", 600, now)
     repo.create_token(token, max_live=10_000)
     file = CompanionFile.model_validate({"filename": "clip.mp4", "type": "video/mp4"}, context=settings)
-    started = multipart.start(repo, storage, token, file, settings, now)
+    started = companion.start(repo, storage, token, file, settings, now)
     upload = repo.get_token_upload(token.ref, started.uploadId)
     assert upload is not None and upload.multipart_id
     part = storage.client.upload_part(
         Bucket=storage.bucket, Key=upload.key, UploadId=upload.multipart_id, PartNumber=1, Body=CLIP
     )
-    multipart.complete(
+    companion.complete(
         repo, storage, upload, [PartRef(PartNumber=1, ETag=part["ETag"])], settings, datetime.now(UTC)
     )
 

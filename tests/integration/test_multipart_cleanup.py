@@ -7,13 +7,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from tests.integration.conftest import clean_up_all
-from upload_service import expiry, multipart
-from upload_service.companion import CompanionFile
-from upload_service.config import get_settings
-from upload_service.ids import generate_token
-from upload_service.records import TokenRecord, UploadStatus
-from upload_service.repository import default_repository
-from upload_service.storage import default_storage
+from upload_service.core.config import get_settings
+from upload_service.core.ids import generate_token
+from upload_service.core.records import TokenRecord, UploadStatus
+from upload_service.core.storage import default_storage
+from upload_service.data.repository import default_repository
+from upload_service.multipart import companion
+from upload_service.multipart.wire import CompanionFile
+from upload_service.uploads import expiry
 
 
 def test_the_cleanup_aborts_an_abandoned_multipart_upload(lambda_env: dict[str, str]) -> None:
@@ -23,7 +24,7 @@ def test_the_cleanup_aborts_an_abandoned_multipart_upload(lambda_env: dict[str, 
     record = TokenRecord.new(generate_token(), f"mp-{uuid.uuid4().hex[:8]}", 0, now)  # never expires
     repo.create_token(record, max_live=10_000)
     file = CompanionFile.model_validate({"filename": "clip.mp4", "type": "video/mp4"}, context=settings)
-    started = multipart.start(repo, storage, record, file, settings, now)
+    started = companion.start(repo, storage, record, file, settings, now)
     upload = repo.get_token_upload(record.ref, started.uploadId)
     assert upload is not None and upload.multipart_id
     storage.client.upload_part(
@@ -32,7 +33,7 @@ def test_the_cleanup_aborts_an_abandoned_multipart_upload(lambda_env: dict[str, 
     assert storage.list_parts(upload.key, upload.multipart_id)
 
     # when: the cleanup runs once its time (a day, for a token that never expires) and grace are up
-    later = now + multipart.MULTIPART_LIFETIME + timedelta(seconds=settings.cleanup_grace_seconds + 1)
+    later = now + companion.MULTIPART_LIFETIME + timedelta(seconds=settings.cleanup_grace_seconds + 1)
     clean_up_all(repo, storage, settings, later)
 
     # then: EXPIRED, and S3 holds nothing of it

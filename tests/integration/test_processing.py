@@ -16,12 +16,13 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import Published, Stack
 from tests.integration.conftest import load_event
-from upload_service import aws, expiry
-from upload_service.config import get_settings
-from upload_service.ids import generate_token
-from upload_service.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus
-from upload_service.repository import default_repository
-from upload_service.storage import default_storage
+from upload_service.core import aws
+from upload_service.core.config import get_settings
+from upload_service.core.ids import generate_token
+from upload_service.core.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus
+from upload_service.core.storage import default_storage
+from upload_service.data.repository import default_repository
+from upload_service.uploads import expiry
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 CLIP = b"\x00\x00\x00\x18ftypmp42" + b"y" * 50

@@ -18,15 +18,17 @@ from botocore.exceptions import ReadTimeoutError
 from tests.conftest import load_event
 from tests.integration.conftest import clean_up_all
 from tests.waiting import PATIENCE
-from upload_service import aws, expiry, revocation, tokens, uploads
-from upload_service.auth import Caller
-from upload_service.config import get_settings
-from upload_service.errors import ActiveTokenLimitReached, TokenNotFound, UploadLimitReached
-from upload_service.file_rules import StartUploadRequest
-from upload_service.ids import generate_token
-from upload_service.records import TokenRecord, TokenStatus, UploadStatus
-from upload_service.repository import Repository, default_repository
-from upload_service.storage import default_storage
+from upload_service.core import aws
+from upload_service.core.config import get_settings
+from upload_service.core.errors import ActiveTokenLimitReached, TokenNotFound, UploadLimitReached
+from upload_service.core.ids import generate_token
+from upload_service.core.records import TokenRecord, TokenStatus, UploadStatus
+from upload_service.core.storage import default_storage
+from upload_service.data.repository import Repository, default_repository
+from upload_service.http.auth import Caller
+from upload_service.tokens import access, revocation
+from upload_service.uploads import expiry, starting
+from upload_service.uploads.file_rules import StartUploadRequest
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
@@ -71,9 +73,9 @@ def test_targets_that_expired_unused_stop_counting(lambda_env: dict[str, str]) -
     repo, storage = default_repository(), default_storage()
     record = live_token(f"slots-{uuid.uuid4().hex[:8]}")
     now = datetime.now(UTC)
-    targets = [uploads.start_upload(repo, storage, record, request(), settings, now) for _ in range(3)]
+    targets = [starting.start_upload(repo, storage, record, request(), settings, now) for _ in range(3)]
     with pytest.raises(UploadLimitReached):
-        uploads.start_upload(repo, storage, record, request(), settings, now)
+        starting.start_upload(repo, storage, record, request(), settings, now)
 
     # when: the cleanup runs after the targets expired (and their grace)
     later = now + timedelta(seconds=settings.upload_target_ttl + settings.cleanup_grace_seconds + 1)
@@ -88,7 +90,7 @@ def test_targets_that_expired_unused_stop_counting(lambda_env: dict[str, str]) -
             expiry.TARGET_EXPIRED,
         )
     assert repo.get_token(record.token).uploads_reserved == 0  # type: ignore[union-attr]
-    uploads.start_upload(repo, storage, record, request(), settings, later)
+    starting.start_upload(repo, storage, record, request(), settings, later)
 
 
 def test_revoking_decides_the_open_uploads_and_every_item_is_purged_later(lambda_env: dict[str, str]) -> None:
@@ -97,7 +99,7 @@ def test_revoking_decides_the_open_uploads_and_every_item_is_purged_later(lambda
     owner = f"slots-{uuid.uuid4().hex[:8]}"
     record = live_token(owner)
     now = datetime.now(UTC)
-    targets = [uploads.start_upload(repo, storage, record, request(), settings, now) for _ in range(2)]
+    targets = [starting.start_upload(repo, storage, record, request(), settings, now) for _ in range(2)]
 
     revocation.revoke(repo, caller(owner), record.token, settings, now)
 
@@ -140,7 +142,7 @@ def test_a_revoke_racing_a_start_is_a_404(lambda_env: dict[str, str]) -> None:
     revocation.revoke(repo, caller(owner), record.token, settings, datetime.now(UTC))
 
     with pytest.raises(TokenNotFound):  # `record` as read just before the revoke
-        uploads.start_upload(repo, storage, record, request(), settings, datetime.now(UTC))
+        starting.start_upload(repo, storage, record, request(), settings, datetime.now(UTC))
 
 
 class CallsPerThread:
@@ -178,7 +180,7 @@ def test_parallel_creates_at_the_cap_with_expired_tokens(lambda_env: dict[str, s
     # when: 20 creates at once, each in a thread of its own
     def create(_: int) -> str:
         try:
-            tokens.mint(repo, caller(owner), 300, settings, datetime.now(UTC))
+            access.mint(repo, caller(owner), 300, settings, datetime.now(UTC))
         except ActiveTokenLimitReached:
             return "403"
         return "200"
@@ -220,13 +222,13 @@ def test_a_token_starts_at_most_its_attempts_in_all(lambda_env: dict[str, str]) 
     record = live_token(f"slots-{uuid.uuid4().hex[:8]}")
     now = datetime.now(UTC)
     for _ in range(2):
-        uploads.start_upload(repo, storage, record, request(), settings, now)
+        starting.start_upload(repo, storage, record, request(), settings, now)
     later = now + timedelta(seconds=settings.upload_target_ttl + settings.cleanup_grace_seconds + 1)
     clean_up_all(repo, storage, settings, later)  # both slots free again
 
-    uploads.start_upload(repo, storage, record, request(), settings, later)  # the third attempt
+    starting.start_upload(repo, storage, record, request(), settings, later)  # the third attempt
     with pytest.raises(UploadLimitReached):
-        uploads.start_upload(repo, storage, record, request(), settings, later)
+        starting.start_upload(repo, storage, record, request(), settings, later)
     assert len(repo.get_token_with_uploads(record.ref)[1]) == 3
 
 
@@ -255,7 +257,7 @@ def test_the_cap_holds_while_the_cleanup_ends_the_expired_tokens_counted_as_free
     def create(_: int) -> str:
         creating.first_read = True
         try:
-            tokens.mint(repo, caller(owner), 300, settings, datetime.now(UTC))
+            access.mint(repo, caller(owner), 300, settings, datetime.now(UTC))
         except ActiveTokenLimitReached:
             return "403"
         return "200"

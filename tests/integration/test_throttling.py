@@ -12,8 +12,8 @@ from botocore.awsrequest import AWSResponse
 
 from tests.conftest import aws_response
 from tests.integration.conftest import load_event
-from upload_service import aws
-from upload_service.repository import default_repository
+from upload_service.core import aws
+from upload_service.data.repository import default_repository
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 

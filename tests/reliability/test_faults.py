@@ -15,10 +15,10 @@ from botocore.awsrequest import AWSResponse
 
 from tests.conftest import Published, aws_response, load_event
 from tests.integration.test_processing import notification_message, seed_upload, sqs_event
-from upload_service import aws
-from upload_service.records import TokenStatus, UploadStatus
-from upload_service.repository import default_repository
-from upload_service.storage import default_storage
+from upload_service.core import aws
+from upload_service.core.records import TokenStatus, UploadStatus
+from upload_service.core.storage import default_storage
+from upload_service.data.repository import default_repository
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 

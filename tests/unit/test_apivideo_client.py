@@ -25,8 +25,9 @@ from moto import mock_aws
 
 from local_stack.http_handler import Server
 from tests.unit.scripted import FakeClock, serving
-from upload_service import apivideo, outbound
-from upload_service.apivideo import (
+from upload_service.core import outbound
+from upload_service.forwarding import apivideo
+from upload_service.forwarding.apivideo import (
     ApiVideoClient,
     ApiVideoError,
     ApiVideoFinalError,

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from local_stack.gateway import claim_strings
-from upload_service.auth import MissingClaims, caller_from_event, parse_groups
+from upload_service.http.auth import MissingClaims, caller_from_event, parse_groups
 
 
 @pytest.mark.parametrize(

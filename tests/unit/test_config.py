@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from upload_service.config import Settings
+from upload_service.core.config import Settings
 
 
 def test_a_deployment_that_raises_only_the_allowance_still_starts_uploads() -> None:

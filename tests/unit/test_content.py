@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from upload_service.config import Settings
-from upload_service.content import SNIFF_BYTES, Sniffed, sniff
-from upload_service.landing import content_reason
+from upload_service.core.config import Settings
+from upload_service.uploads.content import SNIFF_BYTES, Sniffed, sniff
+from upload_service.uploads.landing import content_reason
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "content"
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from upload_service.apivideo import (
+from upload_service.core.outbound import RetryLater
+from upload_service.forwarding.apivideo import (
     ApiKeyUnavailable,
     ApiVideoError,
     ApiVideoFinalError,
@@ -15,9 +16,8 @@ from upload_service.apivideo import (
     ApiVideoUnauthorized,
     ApiVideoUnavailable,
 )
-from upload_service.forwarding import public_error
-from upload_service.outbound import RetryLater
-from upload_service.video_platform import SourceChanged
+from upload_service.forwarding.forwarder import public_error
+from upload_service.forwarding.video_platform import SourceChanged
 
 ARN = "arn:aws:iam::123456789012:role/upload-tokens-ForwardUploadFunctionRole-1A2B3C"
 DENIED = ClientError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from local_stack.functions import function_specs
 from tests.unit.test_template import TEMPLATE, resolver
-from upload_service.openapi import build_document
+from upload_service.openapi.document import build_document
 
 RESOURCES = TEMPLATE["Resources"]
 FORWARDING = [

@@ -7,8 +7,8 @@ import json
 
 from aws_lambda_powertools import Logger
 
-from upload_service.ids import generate_token, mask
-from upload_service.observability import redacted_json
+from upload_service.core.ids import generate_token, mask
+from upload_service.core.observability import redacted_json
 
 
 def test_a_token_in_an_exception_is_masked_in_the_log_line() -> None:

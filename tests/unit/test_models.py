@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from upload_service.models import CreateTokenRequest, ListTokensQuery, SortBy, SortOrder, UploadToken
-from upload_service.records import TokenRecord, TokenStatus, isoformat
+from upload_service.core.models import CreateTokenRequest, ListTokensQuery, SortBy, SortOrder, UploadToken
+from upload_service.core.records import TokenRecord, TokenStatus, isoformat
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, 123456, tzinfo=UTC)
 

@@ -20,8 +20,8 @@ import requests
 
 from local_stack.http_handler import Server
 from tests.unit.scripted import FakeClock, serving
-from upload_service import outbound
-from upload_service.outbound import BoundedRetry, RetryLater, build_session, deadline, retry_after
+from upload_service.core import outbound
+from upload_service.core.outbound import BoundedRetry, RetryLater, build_session, deadline, retry_after
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from upload_service.pagination import build_pagination, page_window, pages_total
+from upload_service.tokens.pagination import build_pagination, page_window, pages_total
 
 
 @pytest.mark.parametrize(

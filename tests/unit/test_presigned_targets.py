@@ -12,8 +12,8 @@ import pytest
 from moto import mock_aws
 
 from tests.isolation import clear_process_caches
-from upload_service import aws
-from upload_service.storage import Storage
+from upload_service.core import aws
+from upload_service.core.storage import Storage
 
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1"]
 BUCKET = "targets"

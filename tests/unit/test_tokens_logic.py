@@ -4,11 +4,11 @@ import re
 
 import pytest
 
-from upload_service.auth import Caller
-from upload_service.config import Settings
-from upload_service.errors import BadRequest
-from upload_service.ids import generate_token, is_token_id, mask
-from upload_service.tokens import resolve_ttl
+from upload_service.core.config import Settings
+from upload_service.core.errors import BadRequest
+from upload_service.core.ids import generate_token, is_token_id, mask
+from upload_service.http.auth import Caller
+from upload_service.tokens.access import resolve_ttl
 
 SETTINGS = Settings.model_validate({"TABLE_NAME": "t", "TOKEN_TTL_DEFAULT": "3600", "TOKEN_TTL_MAX": "86400"})
 USER = Caller("u1", "alice", frozenset(), is_admin=False)

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 
 from local_stack.workers import rate_seconds
-from upload_service.api import validate
-from upload_service.config import Settings
-from upload_service.errors import BadRequest
-from upload_service.file_rules import StartUploadRequest
-from upload_service.landing import rejection_reason
-from upload_service.notifications import Arrival, Unreadable, read_message
-from upload_service.records import TokenRecord, TokenStatus, UploadRecord
-from upload_service.uploads import refuse_a_file_in_the_body
+from upload_service.core.config import Settings
+from upload_service.core.errors import BadRequest
+from upload_service.core.records import TokenRecord, TokenStatus, UploadRecord
+from upload_service.http.api import validate
+from upload_service.uploads.file_rules import StartUploadRequest
+from upload_service.uploads.landing import rejection_reason
+from upload_service.uploads.notifications import Arrival, Unreadable, read_message
+from upload_service.uploads.starting import refuse_a_file_in_the_body
 
 SETTINGS = Settings.model_validate(
     {"TABLE_NAME": "t", "MAX_UPLOAD_BYTES": "1000", "ALLOWED_CONTENT_TYPES": "video/mp4, Image/PNG"}
@@ -259,8 +259,8 @@ def test_a_file_over_five_gib_is_sent_in_parts_not_in_one_post() -> None:
 
 
 def test_companion_asks_for_a_post_over_five_gib_are_refused() -> None:
-    from upload_service import multipart
-    from upload_service.companion import CompanionFile
+    from upload_service.multipart import companion
+    from upload_service.multipart.wire import CompanionFile
 
     roomy = SETTINGS.model_copy(update={"max_upload_bytes": 50 * 1024**3})
     file = CompanionFile.model_validate(
@@ -268,5 +268,5 @@ def test_companion_asks_for_a_post_over_five_gib_are_refused() -> None:
     )
 
     with pytest.raises(BadRequest) as raised:
-        multipart.presigned_post(None, None, None, file, roomy, NOW)  # type: ignore[arg-type]
+        companion.presigned_post(None, None, None, file, roomy, NOW)  # type: ignore[arg-type]
     assert [str(p.name) for p in raised.value.problems] == ["size"]

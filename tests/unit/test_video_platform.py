@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from upload_service.storage import Storage
-from upload_service.video_platform import SourceChanged, StoredRange
+from upload_service.core.storage import Storage
+from upload_service.forwarding.video_platform import SourceChanged, StoredRange
 
 BUCKET = "media-bucket"
 KEY = "media/user/upload/clip.mp4"

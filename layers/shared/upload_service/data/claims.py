@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from upload_service import aws
+from upload_service.core import aws
+from upload_service.core.records import UploadRecord
 from upload_service.data.items import (
     upload_key,
 )
 from upload_service.data.table import Table
-from upload_service.records import UploadRecord
 
 
 class EventClaims(Table):

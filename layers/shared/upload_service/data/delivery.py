@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from upload_service.core.records import UploadRecord, UploadStatus, isoformat
 from upload_service.data.items import _from_item, _to_item, upload_key
 from upload_service.data.table import Table
-from upload_service.records import UploadRecord, UploadStatus, isoformat
 
 
 class DeliveryStore(Table):

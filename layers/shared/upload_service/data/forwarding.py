@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from upload_service import aws
+from upload_service.core import aws
+from upload_service.core.records import Forwarding, ForwardingStatus, UploadStatus
 from upload_service.data.items import _from_item, _to_item, forwarding_from_values, upload_key
 from upload_service.data.table import Table
-from upload_service.records import Forwarding, ForwardingStatus, UploadStatus
 
 _DONE = (ForwardingStatus.FORWARDED.value, ForwardingStatus.FAILED.value)
 

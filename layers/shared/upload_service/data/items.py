@@ -11,7 +11,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from upload_service.records import (
+from upload_service.core.records import (
     LIVE_STATUSES,
     Forwarding,
     ForwardingStatus,

@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
+from upload_service.core.records import UploadRecord, UploadStatus
 from upload_service.data.items import _to_item, upload_key
 from upload_service.data.uploads import UploadDecided, UploadStore
-from upload_service.records import UploadRecord, UploadStatus
 
 
 class MultipartStore(UploadStore):

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from upload_service.core.errors import RateLimited
 from upload_service.data.items import _to_item
 from upload_service.data.table import Table
-from upload_service.errors import RateLimited
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from upload_service import aws
-from upload_service.config import get_settings
-from upload_service.errors import ServiceUnavailable
+from upload_service.core import aws
+from upload_service.core.config import get_settings
+from upload_service.core.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from upload_service import aws
-from upload_service.errors import ActiveTokenLimitReached
-from upload_service.ids import token_ref
-from upload_service.models import SortBy, SortOrder
-from upload_service.records import LIVE_STATUSES, TokenRecord, TokenStatus, UploadRecord, isoformat
+from upload_service.core import aws
+from upload_service.core.errors import ActiveTokenLimitReached
+from upload_service.core.ids import token_ref
+from upload_service.core.models import SortBy, SortOrder
+from upload_service.core.records import LIVE_STATUSES, TokenRecord, TokenStatus, UploadRecord, isoformat
 
 if TYPE_CHECKING:
     pass

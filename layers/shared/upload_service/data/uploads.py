@@ -15,9 +15,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from upload_service.config import get_settings
-from upload_service.errors import UploadLimitReached
-from upload_service.records import (
+from upload_service.core.config import get_settings
+from upload_service.core.errors import UploadLimitReached
+from upload_service.core.records import (
     Forwarding,
     ForwardingStatus,
     TokenStatus,
@@ -27,7 +27,7 @@ from upload_service.records import (
 )
 
 if TYPE_CHECKING:
-    from upload_service.storage import StoredObject
+    from upload_service.core.storage import StoredObject
 
 from upload_service.data.items import (
     ALL,
