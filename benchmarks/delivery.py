@@ -131,6 +131,6 @@ def _rounds(size: int, rounds: int) -> list[dict[str, Any]]:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from run import table
+    from tables import table
 
     print(table(TITLE, measure(int(os.environ.get("DELIVERY_FILE_MIB", FILE_MIB)))))

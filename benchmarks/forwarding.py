@@ -31,285 +31,44 @@ requests = chunks + 4 (the lookup of an earlier video, its creation, the upload 
 deleted) + the sign-in, once per process.
 
 Alone: `.venv/bin/python benchmarks/forwarding.py` (FORWARD_FILE_MIB, FORWARD_ROUNDS) prints the
-tables without writing results.json.
+tables without writing results.json. The servers, the file and the accepted upload are set up by
+forwarding_setup.py; what runs in the child processes is in forwarding_runs.py; here, the rounds and
+the tables.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-MIB = 1024 * 1024
-FILE_MIB = 256
-CHUNK_BYTES = 50 * MIB
-#: The peak RSS goal: one chunk + this.
-RSS_ALLOWANCE_BYTES = 80 * MIB
-THROUGHPUT_GOAL = 0.8
-ROUNDS = 5
-CALLS_CHUNK_BYTES = 5 * MIB
-BUCKET = "forward-bench"
-SECRET = "forward-bench/api-video-api-key"
-OWNER = "bench-owner"
-FILE_NAME = "bench.mp4"
-#: An MP4's `ftyp` box, so the bytes look like what the service accepts.
-HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
-#: What starts a child's answer line on its stdout (anything else there is a log line).
-ANSWER = "@bench-answer "
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "POWERTOOLS_METRICS_NAMESPACE": "bench",
-    "POWERTOOLS_SERVICE_NAME": "bench",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def _paths() -> None:
-    for path in (str(ROOT / "layers" / "shared"), str(ROOT)):
-        if path not in sys.path:
-            sys.path.insert(0, path)
-
-
-def content(size: int, seed: int = 11) -> Iterator[bytes]:
-    """The file's bytes, in blocks of at most 8 MiB: an MP4 header, then seeded random bytes."""
-    rng = random.Random(seed)
-    yield HEAD
-    left = size - len(HEAD)
-    while left > 0:
-        block = rng.randbytes(min(8 * MIB, left))
-        left -= len(block)
-        yield block
-
-
-# --- child processes ---
-
-
-class Child:
-    """`python benchmarks/forwarding.py --child <role> <json>`: a server prints one JSON line (where it
-    listens) and serves until its stdin closes; a worker prints one JSON line (its result) and ends."""
-
-    def __init__(self, role: str, args: dict[str, Any], env: dict[str, str] | None = None) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--child", role, json.dumps(args)],
-            cwd=ROOT,
-            env={**os.environ, **AWS_ENV, **(env or {})},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if line.startswith(ANSWER):
-                self.answer: dict[str, Any] = json.loads(line.removeprefix(ANSWER))
-                return
-            sys.stderr.write(line)  # a log line of the code under test
-        self.process.wait(timeout=30)
-        raise RuntimeError(f"the {role} child failed (exit {self.process.returncode})")
-
-    def stop(self) -> None:
-        """Closes its stdin (a server stops) and waits for it to end."""
-        try:
-            rest, _ = self.process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            rest, _ = self.process.communicate()
-        sys.stderr.write(rest or "")
-
-
-def run_child(role: str, args: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, Any]:
-    child = Child(role, args, env)
-    child.stop()
-    if child.process.returncode:
-        raise RuntimeError(f"the {role} child failed (exit {child.process.returncode})")
-    return child.answer
-
-
-def _answer(answer: dict[str, Any]) -> None:
-    print(ANSWER + json.dumps(answer), flush=True)
-
-
-def _serve_until_stdin_closes(answer: dict[str, Any]) -> None:
-    _answer(answer)
-    sys.stdin.read()
-
-
-def child_emulator(_: dict[str, Any]) -> None:
-    from local_stack.emulator import Emulator
-
-    emulator = Emulator(port=0)
-    emulator.start()
-    _serve_until_stdin_closes({"endpoint": emulator.endpoint})
-    emulator.stop()
-
-
-def child_double(args: dict[str, Any]) -> None:
-    from local_stack.video_double import VideoDouble, uploads
-
-    if args.get("max_request_bytes"):
-        # This process's double only: one request may carry the whole file (api.video: 200 MiB).
-        uploads.MAX_REQUEST_BYTES = int(args["max_request_bytes"])
-    double = VideoDouble(port=0, rate_limit_per_minute=100_000).start()
-    _serve_until_stdin_closes({"url": double.url, "apiKey": double.api_key})
-    double.stop()
-
-
-def _rss() -> dict[str, int]:
-    """VmRSS and VmHWM (peak) of this process, in bytes."""
-    fields = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            fields[name] = int(value.split()[0]) * 1024
-    return fields
-
-
-class _GetObjectWaits:
-    """Seconds from sending each GetObject to its answer's headers: the emulator working, the
-    forwarder idle."""
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-        self._sent = 0.0
-
-    def before(self, **_: Any) -> None:
-        self._sent = time.perf_counter()
-
-    def after(self, **_: Any) -> None:
-        self.seconds.append(time.perf_counter() - self._sent)
-
-
-def child_forward(args: dict[str, Any]) -> None:
-    """One forward of the stored file through the real uploader; its time and this process's memory."""
-    _paths()
-    from upload_service.core import outbound
-    from upload_service.core.config import Settings
-    from upload_service.core.records import UploadRecord, UploadStatus
-    from upload_service.core.storage import Storage
-    from upload_service.forwarding import apivideo
-    from upload_service.forwarding.apivideo import Progress
-    from upload_service.forwarding.video_platform import ApiVideoUploader
-
-    settings = Settings.model_validate(
-        {
-            "TABLE_NAME": "unused",
-            "BUCKET_NAME": BUCKET,
-            "VIDEO_PLATFORM": "apivideo",
-            "API_VIDEO_BASE_URL": args["url"],
-            "API_VIDEO_API_KEY_SECRET": SECRET,
-            "FORWARD_CHUNK_BYTES": str(args["chunk_bytes"]),
-        }
-    )
-    now = datetime.now(UTC)
-    upload = UploadRecord(
-        token_ref="0" * 32,
-        upload_id=args["upload_id"],
-        user_id=OWNER,
-        file_name=FILE_NAME,
-        file_size=args["size"],
-        content_type="video/mp4",
-        created_at=now,
-        target_expires_at=now + timedelta(minutes=10),
-        status=UploadStatus.ACCEPTED,
-        object_size=args["size"],
-        etag=args["etag"],
-    )
-    imported = _rss()["VmRSS"]
-    # Warm, as a Lambda's second invocation is: the S3 client, the API key (cached 5 min) and the
-    # bearer token (cached per process) are there already (the reference's token is outside its time).
-    storage = Storage(BUCKET)
-    waits = _GetObjectWaits()
-    storage.client.meta.events.register("before-call.s3.GetObject", waits.before)
-    storage.client.meta.events.register("after-call.s3.GetObject", waits.after)
-    warm = apivideo.client(settings.api_video_base_url, apivideo.api_key(SECRET))
-    warm.delete_upload_token(warm.create_upload_token(60))
-    before = _rss()["VmRSS"]
-    started, cpu = time.perf_counter(), time.process_time()
-    with outbound.deadline(lambda: 900.0, margin=60) as deadline:
-        uploader = ApiVideoUploader(settings, deadline, storage)
-        done = uploader(upload, Progress(), lambda _: None)
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    _answer(
-        {
-            "seconds": seconds,
-            "cpu_seconds": cpu,
-            "get_object_waits": waits.seconds,
-            "rss_imported": imported,
-            "rss_before": before,
-            "peak_rss": _rss()["VmHWM"],
-            "video_id": done.video_id,
-            "bytes_sent": done.bytes_sent,
-            "retries": uploader.retries,
-        }
-    )
-
-
-def child_reference(args: dict[str, Any]) -> None:
-    """Plain `requests.post` of the file's bytes from memory: in its chunks, or whole (chunk_bytes 0)."""
-    import requests
-
-    url, size, chunk_bytes = args["url"], args["size"], args["chunk_bytes"] or args["size"]
-    with open(args["path"], "rb") as file:
-        chunks = [file.read(chunk_bytes) for _ in range(0, size, chunk_bytes)]
-    bearer = requests.post(f"{url}/auth/api-key", json={"apiKey": args["apiKey"]}, timeout=10).json()
-    authorization = {"Authorization": f"Bearer {bearer['access_token']}"}
-    token = requests.post(
-        f"{url}/upload-tokens", json={"ttl": 960}, headers=authorization, timeout=10
-    ).json()["token"]
-    first = 0
-    started, cpu = time.perf_counter(), time.process_time()
-    # the video first, as the forwarder makes it (its lookup of an earlier one included), under an
-    # upload id of its own: the forwarder must not find this video
-    upload_id = os.urandom(16).hex()
-    metadata = [{"key": "uploadId", "value": upload_id}]
-    requests.get(f"{url}/videos", params={"metadata[uploadId]": upload_id}, headers=authorization, timeout=10)
-    video_id = requests.post(
-        f"{url}/videos", json={"title": FILE_NAME, "metadata": metadata}, headers=authorization, timeout=10
-    ).json()["videoId"]
-    for chunk in chunks:
-        last = first + len(chunk) - 1
-        headers = {} if len(chunks) == 1 else {"Content-Range": f"bytes {first}-{last}/{size}"}
-        response = requests.post(
-            f"{url}/upload",
-            params={"token": token},
-            data={"videoId": video_id},
-            files={"file": (FILE_NAME, chunk, "video/mp4")},
-            headers=headers,
-            timeout=300,
-        )
-        response.raise_for_status()
-        video_id = response.json()["videoId"]
-        first = last + 1
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    _answer({"seconds": seconds, "cpu_seconds": cpu, "video_id": video_id})
-
+from children import run_child
+from forwarding_setup import (
+    AWS_ENV,
+    BUCKET,
+    CALLS_CHUNK_BYTES,
+    CHUNK_BYTES,
+    FILE_MIB,
+    FILE_NAME,
+    MIB,
+    OWNER,
+    ROUNDS,
+    RSS_ALLOWANCE_BYTES,
+    SECRET,
+    THROUGHPUT_GOAL,
+    boto_kwargs,
+    content,
+    reset,
+    servers,
+    source_sha256,
+)
 
 # --- throughput and memory ---
-
-
-@contextmanager
-def _servers() -> Iterator[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
-    children = []
-    try:
-        for role, args in (("emulator", {}), ("double", {}), ("double", {"max_request_bytes": 2**40})):
-            children.append(Child(role, args))
-        yield children[0].answer, children[1].answer, children[2].answer
-    finally:
-        for child in children:
-            child.stop()
 
 
 def measure_throughput(
@@ -333,8 +92,8 @@ def measure_throughput(
     key = f"media/{OWNER}/{upload_id}/{FILE_NAME}"
     runs: dict[str, list[dict[str, Any]]] = {"chunked": [], "forward": [], "whole": []}
     try:
-        with _servers() as (emulator, double, big_double):
-            aws = {"endpoint_url": emulator["endpoint"], **_boto_kwargs()}
+        with servers() as (emulator, double, big_double):
+            aws = {"endpoint_url": emulator["endpoint"], **boto_kwargs()}
             s3 = boto3.client("s3", **aws)
             s3.create_bucket(Bucket=BUCKET)
             s3.upload_file(str(path), BUCKET, key)
@@ -343,50 +102,33 @@ def measure_throughput(
             common = {"size": size, "chunk_bytes": chunk_bytes, "path": str(path)}
             for index in range(rounds):
                 for url in (double["url"], big_double["url"]):
-                    _reset(url)  # the last round's videos deleted, rate windows emptied
-                runs["chunked"].append(run_child("reference", {**common, **double}))
+                    reset(url)  # the last round's videos deleted, rate windows emptied
+                runs["chunked"].append(
+                    run_child("forwarding_runs", "child_reference", {**common, **double}, AWS_ENV)
+                )
                 runs["forward"].append(
                     run_child(
-                        "forward",
+                        "forwarding_runs",
+                        "child_forward",
                         {**common, "url": double["url"], "upload_id": upload_id, "etag": etag},
-                        {"AWS_ENDPOINT_URL": emulator["endpoint"]},
+                        {**AWS_ENV, "AWS_ENDPOINT_URL": emulator["endpoint"]},
                     )
                 )
                 if index == 0:
                     for run in (runs["chunked"][0], runs["forward"][0]):
-                        assert _source_sha256(double["url"], run["video_id"]) == digest.hexdigest(), run
-                runs["whole"].append(run_child("reference", {**common, **big_double, "chunk_bytes": 0}))
+                        assert source_sha256(double["url"], run["video_id"]) == digest.hexdigest(), run
+                runs["whole"].append(
+                    run_child(
+                        "forwarding_runs",
+                        "child_reference",
+                        {**common, **big_double, "chunk_bytes": 0},
+                        AWS_ENV,
+                    )
+                )
     finally:
         path.unlink(missing_ok=True)
         workdir.rmdir()
     return _throughput_rows(size, chunk_bytes, runs)
-
-
-def _reset(url: str) -> None:
-    import requests
-
-    requests.post(f"{url}/_double/reset", timeout=60).raise_for_status()
-
-
-def _source_sha256(url: str, video_id: str) -> str:
-    import hashlib
-
-    import requests
-
-    digest = hashlib.sha256()
-    with requests.get(f"{url}/videos/{video_id}/source", stream=True, timeout=60) as response:
-        response.raise_for_status()
-        for block in response.iter_content(MIB):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _boto_kwargs() -> dict[str, str]:
-    return {
-        "region_name": AWS_ENV["AWS_DEFAULT_REGION"],
-        "aws_access_key_id": AWS_ENV["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": AWS_ENV["AWS_SECRET_ACCESS_KEY"],
-    }
 
 
 def _throughput_rows(
@@ -471,135 +213,12 @@ def _throughput_rows(
 # --- calls per forwarded upload ---
 
 
-def child_calls(args: dict[str, Any]) -> None:
-    """In process: moto (mock_aws) provisioned from template.yaml, the double in a thread; one row per
-    file size, counting only what `forward_upload` does."""
-    from moto import mock_aws
-
-    from local_stack.video_double import VideoDouble
-
-    os.environ.update(AWS_ENV)
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    chunk_bytes = int(args["chunk_bytes"])
-    with VideoDouble(port=0) as double, mock_aws():
-        _provision(double.url, chunk_bytes)
-        import boto3
-
-        boto3.client("secretsmanager").create_secret(Name=SECRET, SecretString=double.api_key)
-        rows = [_forward_counted(double, chunks, chunk_bytes) for chunks in args["chunks"]]
-    _answer({"rows": rows})
-
-
-def _provision(video_url: str, chunk_bytes: int) -> None:
-    """The template's resources in moto and the forwarder's environment, as cost.Harness does."""
-    from local_stack.functions import function_specs
-    from local_stack.provision import Provisioner
-    from local_stack.template import Resolver, load_template
-
-    template = load_template()
-    parameters = {
-        "VideoPlatform": "apivideo",
-        "ApiVideoBaseUrl": video_url,
-        "ApiVideoApiKeySecret": SECRET,
-        "ForwardChunkBytes": str(chunk_bytes),
-    }
-    provisioner = Provisioner(template, Resolver.parameter_values(template, parameters), "us-east-1", "bench")
-    provisioner.provision_all()
-    os.environ.update(function_specs(template, provisioner.resolver)["ForwardUploadFunction"].environment)
-    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # no line per forwarded upload in the bench's output
-
-
-def _forward_counted(double: Any, chunks: int, chunk_bytes: int) -> dict[str, Any]:
-    from cost import Tally
-
-    from upload_service.core import aws, outbound
-    from upload_service.core.config import get_settings
-    from upload_service.data.forwarding import ForwardingStore
-    from upload_service.data.table import default_store
-    from upload_service.data.uploads import UploadStore
-    from upload_service.forwarding import forwarder
-    from upload_service.forwarding.video_platform import ApiVideoUploader
-
-    size = (chunks - 1) * chunk_bytes + chunk_bytes // 2
-    upload = _accepted_upload(size)
-    requests_before = double.upload_requests
-    dynamodb, s3, events = Tally(), Counter[str](), Counter[str]()
-    hooks = [
-        (aws.dynamodb(), "provide-client-params.dynamodb", dynamodb.params),
-        (aws.dynamodb(), "after-call.dynamodb", dynamodb.after),
-        (aws.client("s3"), "before-call.s3", lambda model, **_: s3.update([model.name])),
-        (aws.client("events"), "before-call.events", lambda model, **_: events.update([model.name])),
-    ]
-    api_video: list[str] = []
-    http_hooks = outbound.session().hooks["response"]
-    http_hooks.append(lambda response, **_: api_video.append(response.request.method))
-    for client, name, hook in hooks:
-        client.meta.events.register(name, hook)
-    try:
-        with outbound.deadline(lambda: 900.0, margin=60) as deadline:
-            outcome = forwarder.forward_upload(
-                upload.upload_id,
-                uploads=default_store(UploadStore),
-                store=default_store(ForwardingStore),
-                uploader=ApiVideoUploader(get_settings(), deadline),
-                owner="bench-forwarder",
-                now=int(time.time()),
-                lease_seconds=900,
-            )
-    finally:
-        http_hooks.pop()
-        for client, name, hook in hooks:
-            client.meta.events.unregister(name, hook)
-    assert outcome.result == "forwarded", outcome
-    video = double.video_stats(str(outcome.detail))
-    assert video["complete"] and video["bytesReceived"] == size, video
-    writes = dynamodb.written
-    return {
-        "chunks": chunks,
-        "file_mib": round(size / MIB, 1),
-        "dynamodb_calls": len(dynamodb.calls),
-        "items_written": writes,
-        "writes_minus_chunks": writes - chunks,
-        "s3_get_object": s3["GetObject"],
-        "s3_calls": sum(s3.values()),
-        "eventbridge_calls": sum(events.values()),
-        "api_video_calls": len(api_video),
-        "upload_requests": double.upload_requests - requests_before,
-        "dynamodb": ", ".join(f"{name} x{n}" for name, n in Counter(dynamodb.calls).items()),
-    }
-
-
-def _accepted_upload(size: int) -> Any:
-    """A token with one ACCEPTED upload of `size` bytes in media/, written as the service writes it."""
-    from upload_service.core.ids import generate_token
-    from upload_service.core.records import TokenRecord, UploadRecord
-    from upload_service.core.storage import default_storage
-    from upload_service.data.repository import default_repository
-
-    now = datetime.now(UTC)
-    repo = default_repository()
-    token = TokenRecord.new(generate_token(), OWNER, 3600, now)
-    repo.create_token(token, max_live=10_000)
-    upload = UploadRecord(
-        token.ref, os.urandom(16).hex(), OWNER, FILE_NAME, size, "video/mp4", now, now + timedelta(minutes=10)
-    )
-    repo.start_upload(upload, allowance=3, attempts=50, retention=timedelta(days=1), now=now)
-    storage = default_storage()
-    storage.client.put_object(
-        Bucket=storage.bucket, Key=upload.media_key, Body=b"".join(content(size)), ContentType="video/mp4"
-    )
-    stored = storage.head(upload.media_key)
-    assert stored is not None
-    return repo.accept_upload(upload, stored, now)
-
-
 def measure_calls(
     chunks: tuple[int, ...] = (1, 3, 6), chunk_bytes: int = CALLS_CHUNK_BYTES
 ) -> list[dict[str, Any]]:
     """One row per file (in a fresh process: moto's mock and the settings stay out of the caller)."""
-    rows: list[dict[str, Any]] = run_child("calls", {"chunks": list(chunks), "chunk_bytes": chunk_bytes})[
-        "rows"
-    ]
+    args = {"chunks": list(chunks), "chunk_bytes": chunk_bytes}
+    rows: list[dict[str, Any]] = run_child("forwarding_runs", "child_calls", args, AWS_ENV)["rows"]
     constants = {row["writes_minus_chunks"] for row in rows}
     for row in rows:
         formula = len(constants) == 1 and row["s3_get_object"] == row["chunks"]
@@ -607,16 +226,6 @@ def measure_calls(
             "met" if formula else "NOT met"
         )
     return rows
-
-
-def main_child(role: str, args: dict[str, Any]) -> None:
-    {
-        "emulator": child_emulator,
-        "double": child_double,
-        "forward": child_forward,
-        "reference": child_reference,
-        "calls": child_calls,
-    }[role](args)
 
 
 #: results.json's keys and the titles of their tables in `make bench`'s output.
@@ -640,15 +249,11 @@ def measure(file_mib: int = FILE_MIB, rounds: int = ROUNDS) -> dict[str, list[di
     }
 
 
-if __name__ == "__main__":
-    _paths()
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        main_child(sys.argv[2], json.loads(sys.argv[3]))
-    else:  # this part of `make bench` alone: its tables, results.json left as it is
-        from run import table
+if __name__ == "__main__":  # this part of `make bench` alone: its tables, results.json left as it is
+    from tables import table
 
-        figures = measure(
-            int(os.environ.get("FORWARD_FILE_MIB", FILE_MIB)), int(os.environ.get("FORWARD_ROUNDS", ROUNDS))
-        )
-        for key, title in TABLES.items():
-            print(table(title, figures[key]))
+    figures = measure(
+        int(os.environ.get("FORWARD_FILE_MIB", FILE_MIB)), int(os.environ.get("FORWARD_ROUNDS", ROUNDS))
+    )
+    for key, title in TABLES.items():
+        print(table(title, figures[key]))

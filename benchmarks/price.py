@@ -5,125 +5,32 @@ AWS's public prices, as markdown tables.
 `--measure` measures again and rewrites them, `--write-doc` puts the tables in docs/costs.md and their
 summary in docs/deploying.md (tests/unit/test_price.py checks that both are what this script makes
 of the committed figures).
-`make bench` does all three. The prices (us-east-1) are kept here, in PRICES, with the date they were
-read and where; what is assumed rather than measured is in ASSUMPTIONS, and printed with the tables.
+`make bench` does all three. The prices (us-east-1) are kept in prices.py, in PRICES, with the date
+they were read and where, beside what is assumed rather than measured (ASSUME, printed with the
+tables); what one upload uses is upload_usage.py's; here, the tables and the pages they go in.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from metering import MIB, ROOT, S3_FREE, S3_GET_CLASS, S3_PUT_CLASS, measure
+from metering import measure
+from prices import ASSUME, GIB, MIB, PRICES, PRICES_READ, PRICES_REGION, SOURCES
+from upload_usage import SCENARIOS, cleanup_usd, usage
 
+ROOT = Path(__file__).resolve().parent.parent
 FIGURES = Path(__file__).resolve().parent / "price_figures.json"
 DOC = ROOT / "docs" / "costs.md"
 BEGIN = "<!-- benchmarks/price.py: generated, begin -->"
 END = "<!-- benchmarks/price.py: generated, end -->"
-GIB = 1024**3
-
-# --- prices: us-east-1, on-demand, list prices without free tiers ---------------------------------
-
-PRICES_READ = "2026-12-07"
-PRICES_REGION = "us-east-1"
-#: Where each price was read. AWS's own pages come first; the third-party pages quote the same
-#: figures with a date (AWS's pages render their tables in the browser).
-SOURCES = {
-    "api": "https://aws.amazon.com/api-gateway/pricing/ (HTTP APIs, first 300 million a month; "
-    "AWS whitepaper 'Best Practices for Designing Amazon API Gateway Private APIs', cost optimization)",
-    "lambda": "https://aws.amazon.com/lambda/pricing/ (arm64, first 7.5 billion GB-s a month; "
-    "cloudchipr.com/blog/aws-lambda-pricing)",
-    "dynamodb": "https://aws.amazon.com/dynamodb/pricing/on-demand/ (after the 2024-11-01 cut; "
-    "airbyte.com/data-engineering-resources/dynamodb-pricing, 2025-07-21)",
-    "s3": "https://aws.amazon.com/s3/pricing/ (S3 Standard, first 50 TB; "
-    "c3x.dev/blog/s3-request-fees-explained)",
-    "sqs": "https://aws.amazon.com/sqs/pricing/ (standard queues, per 64 KB chunk; "
-    "cloudburn.io/blog/amazon-sqs-pricing, 2026-03)",
-    "events": "https://aws.amazon.com/eventbridge/pricing/ (custom events, per 64 KB chunk; "
-    "cloudburn.io/blog/amazon-eventbridge-pricing, 2026-03)",
-    "logs": "https://aws.amazon.com/cloudwatch/pricing/ (Logs, standard class; "
-    "hykell.com/knowledge-base/aws-cloudwatch-logs-pricing)",
-    "cloudwatch": "https://aws.amazon.com/cloudwatch/pricing/ (alarms, custom metrics; "
-    "c3x.dev/resources/aws/aws_cloudwatch_metric_alarm)",
-    "xray": "https://aws.amazon.com/xray/pricing/ (traces recorded; the page's German edition, "
-    "aws.amazon.com/de/xray/pricing/)",
-    "secrets": "https://aws.amazon.com/secrets-manager/pricing/ (per secret and per 10,000 calls; "
-    "hivebook.wiki/wiki/aws-secrets-manager-rotated-secrets-dynamic-db-credentials-kms)",
-    "transfer": "https://aws.amazon.com/ec2/pricing/on-demand/ (data transfer out to the internet, "
-    "first 10 TB; cloud-cost-557.pages.dev, 2026-06-10)",
-}
-
-
-@dataclass(frozen=True)
-class Price:
-    usd: float
-    per: float
-    unit: str
-    source: str
-
-    def of(self, quantity: float) -> float:
-        return quantity * self.usd / self.per
-
-
-PRICES = {
-    "api_requests": Price(1.00, 1e6, "HTTP API requests (each 512 KB)", "api"),
-    "lambda_requests": Price(0.20, 1e6, "Lambda requests", "lambda"),
-    "lambda_gb_seconds": Price(0.0000133334, 1, "Lambda GB-second, arm64", "lambda"),
-    "dynamodb_wru": Price(0.625, 1e6, "DynamoDB write request units, on-demand", "dynamodb"),
-    "dynamodb_rru": Price(0.125, 1e6, "DynamoDB read request units, on-demand", "dynamodb"),
-    "s3_put_class": Price(0.005, 1000, "S3 PUT, COPY, POST, LIST requests", "s3"),
-    "s3_get_class": Price(0.0004, 1000, "S3 GET, HEAD and other requests (DELETE is free)", "s3"),
-    "s3_gb_month": Price(0.023, 1, "S3 Standard storage, GB-month", "s3"),
-    "sqs_requests": Price(0.40, 1e6, "SQS requests, standard queue", "sqs"),
-    "events": Price(1.00, 1e6, "EventBridge custom events published", "events"),
-    "log_gb": Price(0.50, 1, "CloudWatch Logs ingestion, GB", "logs"),
-    "traces": Price(5.00, 1e6, "X-Ray traces recorded", "xray"),
-    "secret_calls": Price(0.05, 10000, "Secrets Manager API calls", "secrets"),
-    "secret_month": Price(0.40, 1, "Secrets Manager secret, month", "secrets"),
-    "transfer_gb": Price(0.09, 1, "Data transfer out to the internet, GB", "transfer"),
-    "alarm_month": Price(0.10, 1, "CloudWatch alarm (standard resolution), month", "cloudwatch"),
-    "metric_month": Price(0.30, 1, "CloudWatch custom metric, month", "cloudwatch"),
-}
-
-# --- what is assumed, not measured ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Assumptions:
-    small_file_bytes: int = 10 * MIB  # the demo page sends up to 10 MiB as one presigned POST
-    large_file_bytes: int = GIB  # MaxUploadBytes' default
-    uppy_part_bytes: int = 5 * MIB  # @uppy/aws-s3: max(5 MiB, size / 10,000)
-    forward_chunk_bytes: int = 50 * MIB  # ForwardChunkBytes' default
-    memory_gb: float = 0.5  # MemorySize 512 (template Globals)
-    api_invocation_ms: int = 60  # a warm handler making 2-4 DynamoDB calls, and ~1% cold starts (0.6 s)
-    landing_ms: int = 200  # head, one 4 KiB read, a transaction, the copy request, the delete
-    copy_mib_per_second: int = 100  # S3's server-side CopyObject into media/, while the processor waits
-    forward_ms: int = 500  # api.video's bearer token, an upload token and its deletion
-    forward_mib_per_second: int = 25  # from S3 through the function to api.video
-    cleanup_ms: int = 100  # a scheduled run with nothing expired
-    lambda_platform_log_bytes: int = 360  # START, END and REPORT lines of every invocation
-    access_log_bytes: int = 400  # one line of the HTTP API's access log (template.yaml's format)
-    sqs_requests_per_message: int = 3  # send, receive, delete: batches of one (Lambda batches up to 10)
-    secret_reads_per_forward: int = 1  # at most: the key is cached 5 minutes per process
-    runs_per_month: int = 43200  # CleanupSchedule rate(1 minute)
-
-    def parts(self, size: int) -> int:
-        return math.ceil(size / max(self.uppy_part_bytes, math.ceil(size / 10000)))
-
-    def chunks(self, size: int) -> int:
-        return math.ceil(size / self.forward_chunk_bytes)
-
-
-ASSUME = Assumptions()
 
 
 def load(path: Path = FIGURES) -> dict[str, Any]:
@@ -133,144 +40,6 @@ def load(path: Path = FIGURES) -> dict[str, Any]:
 
 def save(figures: dict[str, Any], path: Path = FIGURES) -> None:
     path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
-
-
-# --- pricing --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Usage:
-    """What one upload uses, in the units AWS bills."""
-
-    api_requests: float = 0
-    invocations: float = 0
-    gb_seconds: float = 0
-    wru: float = 0
-    rru: float = 0
-    s3_put_class: float = 0
-    s3_get_class: float = 0
-    sqs_requests: float = 0
-    events: float = 0
-    log_bytes: float = 0
-    secret_calls: float = 0
-    transfer_bytes: float = 0
-    stored_bytes: float = 0
-
-    def add(self, step: dict[str, Any], times: float = 1, ms: float = 0, api: bool = False) -> None:
-        self.invocations += times
-        self.gb_seconds += times * ASSUME.memory_gb * ms / 1000
-        self.wru += times * step["wru"]
-        self.rru += times * step["rru"]
-        for operation, n in step["s3"].items():
-            self.s3_request(operation, times * n)
-        for call, n in step["other_calls"].items():
-            if call.startswith("sqs:"):
-                self.sqs_requests += times * n
-            elif call.startswith("secretsmanager:"):
-                self.secret_calls += times * n
-            else:
-                raise ValueError(f"{call} has no price here")
-        self.events += times * step["events"]
-        self.log_bytes += times * (step["log_bytes"] + ASSUME.lambda_platform_log_bytes)
-        if api:
-            self.api_requests += times
-            self.log_bytes += times * ASSUME.access_log_bytes
-
-    def s3_request(self, operation: str, times: float) -> None:
-        if operation in S3_PUT_CLASS:
-            self.s3_put_class += times
-        elif operation in S3_GET_CLASS:
-            self.s3_get_class += times
-        elif operation not in S3_FREE:
-            raise ValueError(f"S3 {operation} is in no request class")
-
-    def costs(self) -> dict[str, float]:
-        """Dollars per upload, by line of the bill."""
-        return {
-            "API Gateway (HTTP API)": PRICES["api_requests"].of(self.api_requests),
-            "Lambda requests": PRICES["lambda_requests"].of(self.invocations),
-            "Lambda duration (arm64)": PRICES["lambda_gb_seconds"].of(self.gb_seconds),
-            "DynamoDB writes": PRICES["dynamodb_wru"].of(self.wru),
-            "DynamoDB reads": PRICES["dynamodb_rru"].of(self.rru),
-            "S3 requests": PRICES["s3_put_class"].of(self.s3_put_class)
-            + PRICES["s3_get_class"].of(self.s3_get_class),
-            "SQS": PRICES["sqs_requests"].of(self.sqs_requests),
-            "EventBridge": PRICES["events"].of(self.events),
-            "CloudWatch Logs": PRICES["log_gb"].of(self.log_bytes / GIB),
-            "X-Ray (every invocation traced)": PRICES["traces"].of(self.invocations),
-            "Secrets Manager": PRICES["secret_calls"].of(self.secret_calls),
-            "Data transfer to api.video": PRICES["transfer_gb"].of(self.transfer_bytes / GIB),
-        }
-
-
-SCENARIOS = {
-    "small": "a file of {small} sent by presigned POST (`POST /upload`)",
-    "large": "a file of {large} sent by multipart, as Uppy sends it ({parts} parts, each signed by a request"
-    " of its own)",
-}
-
-
-def usage(figures: dict[str, Any], kind: str, forwarding: bool) -> Usage:
-    """One upload of the scenario: mint a token, start, send, land, read the decision (and forward)."""
-    steps = figures["steps"]
-    size = ASSUME.small_file_bytes if kind == "small" else ASSUME.large_file_bytes
-    use = Usage(stored_bytes=size)
-    use.add(steps["POST /upload-tokens"], ms=ASSUME.api_invocation_ms, api=True)
-    if kind == "small":
-        use.add(steps["POST /upload"], ms=ASSUME.api_invocation_ms, api=True)
-        use.s3_request("PostObject", 1)  # the browser's presigned POST
-        landing = steps["landing"]
-    else:
-        parts = ASSUME.parts(size)
-        use.add(steps["POST /s3/multipart"], ms=ASSUME.api_invocation_ms, api=True)
-        use.add(steps["GET /s3/multipart/{uploadId}/{partNumber}"], parts, ASSUME.api_invocation_ms, api=True)
-        use.s3_request("UploadPart", parts)  # the browser's part PUTs
-        use.add(steps["POST /s3/multipart/{uploadId}/complete"], ms=ASSUME.api_invocation_ms, api=True)
-        landing = steps["landing (multipart)"]
-    use.sqs_requests += ASSUME.sqs_requests_per_message  # S3's notification, through the uploads queue
-    use.add(landing, ms=ASSUME.landing_ms + 1000 * size / MIB / ASSUME.copy_mib_per_second)
-    use.add(steps["GET /upload-tokens/{token}"], ms=ASSUME.api_invocation_ms, api=True)
-    if forwarding:
-        one, two = steps["forward, 1 chunk"], steps["forward, 2 chunks"]
-        chunks = ASSUME.chunks(size)
-        per_chunk = _difference(two, one)
-        forward = _sum(one, per_chunk, chunks - 1)
-        use.add(forward, ms=ASSUME.forward_ms + 1000 * size / MIB / ASSUME.forward_mib_per_second)
-        use.sqs_requests += ASSUME.sqs_requests_per_message  # "Upload Accepted", through the forward queue
-        use.secret_calls += ASSUME.secret_reads_per_forward
-        use.transfer_bytes += size
-    return use
-
-
-def _difference(two: dict[str, Any], one: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "wru": two["wru"] - one["wru"],
-        "rru": two["rru"] - one["rru"],
-        "s3": {k: two["s3"].get(k, 0) - one["s3"].get(k, 0) for k in set(two["s3"]) | set(one["s3"])},
-        "other_calls": {
-            k: two["other_calls"].get(k, 0) - one["other_calls"].get(k, 0)
-            for k in set(two["other_calls"]) | set(one["other_calls"])
-        },
-        "events": two["events"] - one["events"],
-        "log_bytes": two["log_bytes"] - one["log_bytes"],
-    }
-
-
-def _sum(one: dict[str, Any], each: dict[str, Any], times: int) -> dict[str, Any]:
-    """`one`, and `times` more of `each` (one invocation in all)."""
-    return {
-        "wru": one["wru"] + times * each["wru"],
-        "rru": one["rru"] + times * each["rru"],
-        "s3": {
-            k: one["s3"].get(k, 0) + times * each["s3"].get(k, 0) for k in set(one["s3"]) | set(each["s3"])
-        },
-        "other_calls": {
-            k: one["other_calls"].get(k, 0) + times * each["other_calls"].get(k, 0)
-            for k in set(one["other_calls"]) | set(each["other_calls"])
-        },
-        "events": one["events"] + times * each["events"],
-        "log_bytes": one["log_bytes"] + times * each["log_bytes"],
-    }
 
 
 def _money(usd: float) -> str:
@@ -365,7 +134,7 @@ def _scenarios() -> str:
 
 
 def _fixed(figures: dict[str, Any]) -> str:
-    cleanup_usd = _cleanup_usd(figures)
+    cleanup = cleanup_usd(figures)
     alarms = figures["alarms"]
     metrics = figures["custom_metrics"]
     rows = [
@@ -377,8 +146,8 @@ def _fixed(figures: dict[str, Any]) -> str:
         [
             f"cleanup, {ASSUME.runs_per_month:,} runs (Lambda, DynamoDB, logs, traces, and its schedule's"
             " events if they count as custom events)",
-            _money(cleanup_usd),
-            _money(cleanup_usd),
+            _money(cleanup),
+            _money(cleanup),
         ],
         [
             f"custom metrics ({metrics['forwarding_off']}; {metrics['forwarding_on']} with forwarding: what"
@@ -390,13 +159,6 @@ def _fixed(figures: dict[str, Any]) -> str:
         ["the api.video key's secret", "$0", _money(PRICES["secret_month"].of(1))],
     ]
     return _table(["per month", "forwarding off", "forwarding on"], rows)
-
-
-def _cleanup_usd(figures: dict[str, Any]) -> float:
-    """A month of scheduled cleanup runs with nothing to do, and its schedule's events at most."""
-    cleanup = Usage()
-    cleanup.add(figures["steps"]["cleanup run, nothing expired"], ASSUME.runs_per_month, ASSUME.cleanup_ms)
-    return sum(cleanup.costs().values()) + PRICES["events"].of(ASSUME.runs_per_month)
 
 
 def _prices() -> str:
@@ -462,7 +224,7 @@ def summary(figures: dict[str, Any]) -> str:
         " files stay in the bucket too). Every month, whatever the traffic: the alarms"
         f" ({_about(PRICES['alarm_month'].of(alarms['forwarding_off']))}, or"
         f" {_about(PRICES['alarm_month'].of(alarms['forwarding_on']))} with forwarding), the cleanup schedule"
-        f" (about {_about(_cleanup_usd(figures))}), custom metrics (up to"
+        f" (about {_about(cleanup_usd(figures))}), custom metrics (up to"
         f" {_about(PRICES['metric_month'].of(metrics['forwarding_on']))}) and, with forwarding, the secret"
         f" ({_about(PRICES['secret_month'].of(1))}). Cognito bills monthly active users, not uploads."
     )

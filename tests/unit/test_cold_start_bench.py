@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from benchmarks import cold_start
+from benchmarks import cold_start, cold_start_child
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +21,11 @@ def bench_env() -> dict[str, str]:
     return {**cold_start.environment(), "PYTHONPATH": str(cold_start.ROOT / "layers" / "shared")}
 
 
-@pytest.mark.parametrize("process", [*cold_start.REFERENCES, *cold_start.EVENT_FILES])
+@pytest.mark.parametrize("process", [*cold_start_child.REFERENCES, *cold_start.EVENT_FILES])
 def test_bench_process_runs_its_example_against_its_stubs(process: str, bench_env: dict[str, str]) -> None:
     env = {**bench_env, "BENCH_EVENT_FILE": cold_start.EVENT_FILES.get(process, "")}
     done = subprocess.run(
-        [sys.executable, "-s", cold_start.__file__, "--child", process],
+        [sys.executable, "-s", str(cold_start.CHILD), process],
         env=env,
         capture_output=True,
         text=True,

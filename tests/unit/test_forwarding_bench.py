@@ -7,7 +7,7 @@ this checks that the bench works and that its formulas hold, not how fast anythi
 
 from __future__ import annotations
 
-from benchmarks import forwarding
+from benchmarks import forwarding, forwarding_setup
 
 
 def test_calls_per_forwarded_upload_follow_its_chunks() -> None:
@@ -29,7 +29,7 @@ def test_calls_per_forwarded_upload_follow_its_chunks() -> None:
 
 def test_throughput_and_memory_come_out_of_a_small_run() -> None:
     # when: the sha256 of both sides' videos is checked inside
-    figures = forwarding.measure_throughput(file_mib=12, rounds=1, chunk_bytes=5 * forwarding.MIB)
+    figures = forwarding.measure_throughput(file_mib=12, rounds=1, chunk_bytes=5 * forwarding_setup.MIB)
 
     # then
     rows = figures["throughput"]

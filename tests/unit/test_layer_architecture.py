@@ -1,12 +1,16 @@
 """The layer's packages import each other one way only, as docs/architecture.md draws them: core/
-and data/ import no feature, the OpenAPI document only wire models, no module imports in a circle,
-and the map in the docs is the one the imports make."""
+and data/ import no feature, the OpenAPI document only wire models, no module imports in a circle
+(in the layer or benchmarks/), and the map in the docs is the one the imports make.
+No module of local_stack/ or benchmarks/ grows past 400 lines (one that does does several jobs)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 
 from benchmarks import layer_map
+from local_stack.template import ROOT
 
 #: Which packages each may import. An arrow that is not here is a new dependency between features:
 #: add it knowingly (and see that the map in docs/architecture.md still reads well).
@@ -20,6 +24,8 @@ ALLOWED = {
     "forwarding": {"core", "data"},
     "openapi": {"core", "uploads", "multipart"},
 }
+#: Lines a module of local_stack/ or benchmarks/ may have.
+MAX_LINES = 400
 #: What the OpenAPI document is built from: wire models, never a feature's logic.
 WIRE_MODELS = {
     "upload_service.core.models",
@@ -67,8 +73,26 @@ def test_the_openapi_document_imports_only_wire_models(layer: layer_map.Graph) -
     assert {layer_map.package_of(source) for source in users} <= {"openapi"}  # nothing builds on it
 
 
-def test_no_module_imports_itself_in_a_circle(layer: layer_map.Graph) -> None:
-    assert layer_map.cycles(layer.modules, layer.arrows) == []
+@pytest.mark.parametrize(
+    "graph",
+    [
+        pytest.param(layer_map.layer, id="layers/shared"),
+        pytest.param(lambda: layer_map.build(ROOT, "benchmarks", bare=True), id="benchmarks"),
+    ],
+)
+def test_no_module_imports_itself_in_a_circle(graph: Callable[[], layer_map.Graph]) -> None:
+    built = graph()
+    assert layer_map.cycles(built.modules, built.arrows) == []
+
+
+@pytest.mark.parametrize("folder", ["local_stack", "benchmarks"])
+def test_no_module_runs_past_400_lines(folder: str) -> None:
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if (lines := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}
 
 
 def test_architecture_md_shows_the_map_the_imports_make(layer: layer_map.Graph) -> None:

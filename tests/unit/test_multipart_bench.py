@@ -5,12 +5,12 @@ process). This checks that the bench works and that its formulas hold, not how f
 
 from __future__ import annotations
 
-from benchmarks import multipart
+from benchmarks import multipart_calls, multipart_setup
 
 
 def test_batch_signing_keeps_an_uploads_calls_flat_in_its_parts() -> None:
     # when
-    rows = multipart.calls_rows(multipart.measure_calls((1, 2)))
+    rows = multipart_calls.calls_rows(multipart_calls.measure_calls((1, 2)))
 
     # then
     by_parts = rows["multipart_calls"]
@@ -34,10 +34,10 @@ def test_batch_signing_keeps_an_uploads_calls_flat_in_its_parts() -> None:
 
 
 def test_content_starts_as_an_mp4_and_parts_cover_it() -> None:
-    data = multipart.content(3 * 1024 + 10)
-    assert data.startswith(multipart.CLIP_MP4[:64]) and len(data) == 3 * 1024 + 10
-    assert b"".join(multipart.parts_of(data, 1000)) == data
-    assert multipart._batches(250) == [
+    data = multipart_setup.content(3 * 1024 + 10)
+    assert data.startswith(multipart_setup.CLIP_MP4[:64]) and len(data) == 3 * 1024 + 10
+    assert b"".join(multipart_setup.parts_of(data, 1000)) == data
+    assert multipart_setup.batches(250) == [
         ",".join(map(str, range(1, 101))),
         ",".join(map(str, range(101, 201))),
         ",".join(map(str, range(201, 251))),

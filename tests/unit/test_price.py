@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks import metering, price
+from benchmarks import metering, price, prices, request_units
 
 REWRITE = "run `.venv/bin/python benchmarks/price.py --measure --write-doc` and commit both files"
 
@@ -68,15 +68,15 @@ INDEXES = {"ByOwnerCreated": ("activeOwner", "createdSort"), "OpenByTargetExpiry
 def test_write_units_count_the_item_its_size_and_its_indexes(
     kind: str, transactional: bool, before: dict[str, Any] | None, after: dict[str, Any] | None, units: int
 ) -> None:
-    target = metering.WriteTarget(
+    target = request_units.WriteTarget(
         "table", {"PK": ITEM["PK"], "SK": ITEM["SK"]}, kind, transactional, before, after
     )
-    assert metering.write_units(target, INDEXES, failed=False) == units
+    assert request_units.write_units(target, INDEXES, failed=False) == units
 
 
 def test_a_failed_conditional_write_still_costs_its_item() -> None:
-    target = metering.WriteTarget("table", {}, "update", False, INDEXED, INDEXED)
-    assert metering.write_units(target, INDEXES, failed=True) == 1
+    target = request_units.WriteTarget("table", {}, "update", False, INDEXED, INDEXED)
+    assert request_units.write_units(target, INDEXES, failed=True) == 1
 
 
 @pytest.mark.parametrize(
@@ -94,26 +94,26 @@ def test_a_failed_conditional_write_still_costs_its_item() -> None:
 def test_read_units_round_to_4_kb_and_halve_when_eventually_consistent(
     operation: str, params: dict[str, Any], parsed: dict[str, Any], units: float
 ) -> None:
-    assert metering.read_units(operation, params, parsed, 1024) == units
+    assert request_units.read_units(operation, params, parsed, 1024) == units
 
 
 def test_item_sizes_follow_dynamodbs_rules() -> None:
-    assert metering.item_size({"ab": {"S": "héllo"}}) == 2 + 6  # names and strings in UTF-8 bytes
-    assert metering.item_size({"n": {"N": "12345"}}) == 1 + 4  # 3 bytes for 5 digits, plus 1
-    assert metering.item_size({"m": {"M": {"k": {"BOOL": True}}}}) == 1 + 3 + 1 + 1 + 1
-    assert metering.item_size({"l": {"L": [{"NULL": True}, {"S": "ab"}]}}) == 1 + 3 + (1 + 1) + (2 + 1)
+    assert request_units.item_size({"ab": {"S": "héllo"}}) == 2 + 6  # names and strings in UTF-8 bytes
+    assert request_units.item_size({"n": {"N": "12345"}}) == 1 + 4  # 3 bytes for 5 digits, plus 1
+    assert request_units.item_size({"m": {"M": {"k": {"BOOL": True}}}}) == 1 + 3 + 1 + 1 + 1
+    assert request_units.item_size({"l": {"L": [{"NULL": True}, {"S": "ab"}]}}) == 1 + 3 + (1 + 1) + (2 + 1)
 
 
 def test_the_large_upload_is_cut_as_uppy_and_the_forwarder_cut_it() -> None:
-    assert price.ASSUME.parts(price.GIB) == 205  # 5 MiB parts, the last 4 MiB
-    assert price.ASSUME.parts(100 * price.GIB) == 10000  # no more than S3 takes: the parts grow instead
-    assert price.ASSUME.chunks(price.GIB) == 21  # 50 MiB chunks
-    assert price.ASSUME.chunks(10 * metering.MIB) == 1
+    assert prices.ASSUME.parts(prices.GIB) == 205  # 5 MiB parts, the last 4 MiB
+    assert prices.ASSUME.parts(100 * prices.GIB) == 10000  # no more than S3 takes: the parts grow instead
+    assert prices.ASSUME.chunks(prices.GIB) == 21  # 50 MiB chunks
+    assert prices.ASSUME.chunks(10 * prices.MIB) == 1
 
 
 def test_every_price_names_where_it_was_read() -> None:
-    for name, each in price.PRICES.items():
-        assert each.source in price.SOURCES, name
-    for url in price.SOURCES.values():
+    for name, each in prices.PRICES.items():
+        assert each.source in prices.SOURCES, name
+    for url in prices.SOURCES.values():
         assert url.startswith("https://aws.amazon.com/"), url
-    assert price.PRICES_REGION == "us-east-1"
+    assert prices.PRICES_REGION == "us-east-1"
