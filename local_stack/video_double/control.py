@@ -18,20 +18,30 @@ A fault (`POST /_double/faults`) answers the next requests of its `route` group 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from local_stack.video_double.multipart import BodyReader, MalformedBody
 from local_stack.video_double.problems import Problem, invalid_payload, unrecognized_url
 from local_stack.video_double.routes import MAX_JSON_BYTES, Reply
 from local_stack.video_double.traffic import Fault
 
-if TYPE_CHECKING:
-    from local_stack.video_double.server import VideoDouble
-
 PREFIX = "/_double/"
 
 
-def handle(double: VideoDouble, method: str, path: str, body: BodyReader) -> Reply:
+class Hooks(Protocol):
+    """What the routes call: the double's same-named methods (`server.VideoDouble` has them)."""
+
+    def stats(self) -> dict[str, Any]: ...
+    def video_stats(self, video_id: str) -> dict[str, Any]: ...
+    def add_fault(self, fault: Fault) -> None: ...
+    def clear_faults(self) -> None: ...
+    def expire_access_tokens(self) -> None: ...
+    def advance_clock(self, seconds: float) -> None: ...
+    def set_rate_limit(self, uploads_per_minute: int) -> None: ...
+    def reset(self) -> None: ...
+
+
+def handle(double: Hooks, method: str, path: str, body: BodyReader) -> Reply:
     try:
         document = _json(body)
         return _dispatch(double, method, path.removeprefix(PREFIX).strip("/"), document)
@@ -43,7 +53,7 @@ def handle(double: VideoDouble, method: str, path: str, body: BodyReader) -> Rep
         return Reply.of(invalid_payload(f"{type(exc).__name__}: {exc}"))
 
 
-def _dispatch(double: VideoDouble, method: str, route: str, document: dict[str, Any]) -> Reply:
+def _dispatch(double: Hooks, method: str, route: str, document: dict[str, Any]) -> Reply:
     if (method, route) == ("GET", "stats"):
         return Reply(200, double.stats())
     if method == "GET" and route.startswith("videos/"):
