@@ -118,7 +118,15 @@ def _user_pool(p: Provisioner, name: str, props: dict[str, Any]) -> Provisioned:
 
 def _user_pool_client(p: Provisioner, name: str, props: dict[str, Any]) -> Provisioned:
     client = p.client("cognito-idp")
-    args = {key: props[key] for key in ("GenerateSecret", "ExplicitAuthFlows") if key in props}
+    args: dict[str, Any] = {
+        key: props[key] for key in ("GenerateSecret", "ExplicitAuthFlows") if key in props
+    }
+    # How long its tokens live (the template: AuthTokenValidityMinutes), as numbers, as the API takes them.
+    for key in ("IdTokenValidity", "AccessTokenValidity", "RefreshTokenValidity"):
+        if key in props:
+            args[key] = int(props[key])
+    if "TokenValidityUnits" in props:
+        args["TokenValidityUnits"] = props["TokenValidityUnits"]
     created = client.create_user_pool_client(
         UserPoolId=props["UserPoolId"], ClientName=props.get("ClientName", name), **args
     )

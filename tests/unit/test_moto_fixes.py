@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.cognitoidp.models import CognitoIdpUserPool
 from moto.core.common_models import BaseModel
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import Item
@@ -334,6 +335,7 @@ MENDED_CLASSES = (  # and modules
     S3Response,
     BaseRouter,
     Logger,
+    CognitoIdpUserPool,
 )
 
 
