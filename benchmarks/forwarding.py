@@ -51,6 +51,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from local_stack.credentials import FUNCTIONS, TOOLS
+
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
 FILE_MIB = 256
@@ -69,8 +71,7 @@ HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 #: What starts a child's answer line on its stdout (anything else there is a log line).
 ANSWER = "@bench-answer "
 AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
+    **FUNCTIONS.environment(),  # what the strict emulator knows as the functions' credentials
     "AWS_DEFAULT_REGION": "us-east-1",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "POWERTOOLS_METRICS_NAMESPACE": "bench",
@@ -380,12 +381,8 @@ def _source_sha256(url: str, video_id: str) -> str:
     return digest.hexdigest()
 
 
-def _boto_kwargs() -> dict[str, str]:
-    return {
-        "region_name": AWS_ENV["AWS_DEFAULT_REGION"],
-        "aws_access_key_id": AWS_ENV["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": AWS_ENV["AWS_SECRET_ACCESS_KEY"],
-    }
+def _boto_kwargs() -> dict[str, Any]:
+    return {"region_name": AWS_ENV["AWS_DEFAULT_REGION"], **TOOLS.client_arguments()}
 
 
 def _throughput_rows(

@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 
+from local_stack.credentials import TOOLS
 from local_stack.template import Resolver
 
 ACCOUNT_ID = "123456789012"
@@ -31,7 +32,8 @@ class Provisioner:
         self.template = template
         self.region = region
         self.stack_name = stack_name
-        self.session = boto3.session.Session(region_name=region)
+        # As CloudFormation would, with the tools' credentials rather than a function's.
+        self.session = boto3.session.Session(region_name=region, **TOOLS.client_arguments())
         self.resources: dict[str, Provisioned] = {}
         self.resolver = Resolver(
             template=template,
