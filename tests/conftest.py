@@ -54,14 +54,18 @@ class Stack:
     def api(self) -> str:
         return str(self.info["apiUrl"])
 
-    def client(self, service: str, **config: Any) -> Any:
-        """A client of the stack's emulator, with the credentials stack.json names for tools."""
+    def client(self, service: str, config: Config | None = None) -> Any:
+        """A client of the stack's emulator, with the credentials stack.json names for tools; S3's signs
+        and presigns with SigV4, as the layer's (botocore would presign with SigV2 in us-east-1, which
+        S3 and the strict emulator refuse)."""
+        if config is None and service == "s3":
+            config = Config(signature_version="s3v4")
         return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.info["awsEndpoint"],
             region_name=self.info["region"],
+            config=config,
             **Credentials.from_json(self.info["awsCredentials"]).client_arguments(),
-            **config,
         )
 
 
