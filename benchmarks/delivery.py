@@ -39,10 +39,10 @@ def _paths() -> None:
 
 def measure(file_mib: int = FILE_MIB, rounds: int = ROUNDS) -> list[dict[str, Any]]:
     _paths()
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
-    )
+    from local_stack.credentials import FUNCTIONS
     from local_stack.emulator import Emulator
+
+    os.environ.update(FUNCTIONS.environment(), AWS_DEFAULT_REGION="us-east-1")  # as the functions'
 
     emulator = Emulator(port=0)
     emulator.start()

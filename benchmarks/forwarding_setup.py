@@ -17,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from children import Child, serve_until_stdin_closes
 
+from local_stack.credentials import FUNCTIONS, TOOLS
+
 MIB = 1024 * 1024
 FILE_MIB = 256
 CHUNK_BYTES = 50 * MIB
@@ -32,8 +34,7 @@ FILE_NAME = "bench.mp4"
 #: An MP4's `ftyp` box, so the bytes look like what the service accepts.
 HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
+    **FUNCTIONS.environment(),  # what the strict emulator knows as the functions' credentials
     "AWS_DEFAULT_REGION": "us-east-1",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "POWERTOOLS_METRICS_NAMESPACE": "bench",
@@ -106,12 +107,8 @@ def source_sha256(url: str, video_id: str) -> str:
     return digest.hexdigest()
 
 
-def boto_kwargs() -> dict[str, str]:
-    return {
-        "region_name": AWS_ENV["AWS_DEFAULT_REGION"],
-        "aws_access_key_id": AWS_ENV["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": AWS_ENV["AWS_SECRET_ACCESS_KEY"],
-    }
+def boto_kwargs() -> dict[str, Any]:
+    return {"region_name": AWS_ENV["AWS_DEFAULT_REGION"], **TOOLS.client_arguments()}
 
 
 # --- an accepted upload, in process against moto ---

@@ -78,8 +78,8 @@ def _measure(info: dict[str, Any], n: int) -> list[dict[str, Any]]:
     kwargs = {
         "endpoint_url": info["awsEndpoint"],
         "region_name": info["region"],
-        "aws_access_key_id": "bench",
-        "aws_secret_access_key": "bench",
+        "aws_access_key_id": info["awsCredentials"]["accessKeyId"],
+        "aws_secret_access_key": info["awsCredentials"]["secretAccessKey"],
     }
     cognito, ddb = boto3.client("cognito-idp", **kwargs), boto3.client("dynamodb", **kwargs)
     user = next(u for u in info["users"] if not u["admin"])

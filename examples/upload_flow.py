@@ -16,6 +16,8 @@ from pathlib import Path
 
 import boto3
 import requests
+from botocore import UNSIGNED
+from botocore.config import Config
 
 
 def demo_mp4() -> bytes:
@@ -33,13 +35,13 @@ stack = json.loads(Path(".local/stack.json").read_text())
 api = stack["apiUrl"]
 alice = next(user for user in stack["users"] if user["username"] == "alice")
 
-# 1. sign in (Cognito USER_PASSWORD_AUTH, exactly as against AWS)
+# 1. sign in (Cognito USER_PASSWORD_AUTH, exactly as against AWS: a frontend has no AWS credentials,
+#    and InitiateAuth needs none)
 cognito = boto3.client(
     "cognito-idp",
     endpoint_url=stack["awsEndpoint"],
     region_name=stack["region"],
-    aws_access_key_id="local",
-    aws_secret_access_key="local",
+    config=Config(signature_version=UNSIGNED),
 )
 auth = cognito.initiate_auth(
     ClientId=stack["userPoolClientId"],

@@ -4,7 +4,8 @@
 Environment: API_PORT (3000), AWS_PORT (5000), VIDEO_PORT (the api.video double, 5050; 0 takes any
 free port, as the tests do; a port that is taken stops the start with a message naming its variable),
 HOST (127.0.0.1), STACK_FILE (.local/stack.json), PARAMETER_OVERRIDES ("Name=value ..." for
-template parameters, as sam deploy takes them).
+template parameters, as sam deploy takes them), STRICT (0: the emulator takes any request, as moto does;
+for debugging only, docs/local-stack.md#the-strict-emulator).
 """
 
 from __future__ import annotations
@@ -80,8 +81,13 @@ def banner(info: dict[str, Any], stack_file: Path) -> str:
         f"\nUpload-token service running locally\n"
         f"  HTTP API      {info['apiUrl']}   (OpenAPI: {info['apiUrl']}/openapi.json)\n"
         f"  demo page     {info['apiUrl']}/demo/   (Uppy; sign in as a demo user)\n"
-        f"  AWS emulator  {info['awsEndpoint']}\n"
-        f"  api.video     {info['videoPlatform']['url']}   (a local double; API key: stack file)\n"
+        f"  AWS emulator  {info['awsEndpoint']}   "
+        + (
+            "(strict: sign with awsCredentials of the stack file)\n"
+            if info["strict"]
+            else "(STRICT=0: takes anything)\n"
+        )
+        + f"  api.video     {info['videoPlatform']['url']}   (a local double; API key: stack file)\n"
         f"  user pool     {info['userPoolId']}  client {info['userPoolClientId']}\n"
         f"  bucket        {info['bucketName']}  queue {info['queueUrl']}\n"
         f"  demo users    {users}\n"

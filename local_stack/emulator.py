@@ -1,4 +1,7 @@
-"""The embedded AWS emulator: moto's server, DynamoDB requests one at a time.
+"""The embedded AWS emulator: moto's server, strict, DynamoDB requests one at a time.
+
+Strict (local_stack/strict.py, DESIGN.md §7): every request is judged as AWS judges it (credentials
+the stack knows, SigV4 signatures, presigned URLs' expiry, POST policies) before moto sees it.
 
 moto's backends are not thread-safe: two concurrent conditional writes can both pass their
 condition. DynamoDB guarantees item-level atomicity, so the emulator serialises DynamoDB
@@ -18,6 +21,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_stack import moto_fixes
+from local_stack.strict import refusing, strict_from_environment
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -45,11 +49,12 @@ class _QuietHandler(MotoRequestHandler):
 
 class Emulator:
     """moto server on `host:port`, in a daemon thread of this process, with moto's mends held from
-    `start` to `stop`."""
+    `start` to `stop`; strict unless told otherwise (by `strict` or, when that is None, `STRICT=0`)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 5000) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 5000, strict: bool | None = None) -> None:
         self.host = host
         self.port = port
+        self.strict = strict_from_environment() if strict is None else strict
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._mends = ExitStack()
@@ -61,6 +66,8 @@ class Emulator:
     def start(self) -> None:
         self._mends.enter_context(moto_fixes.held_all())
         app = serialised(DomainDispatcherApplication(create_backend_app))
+        if self.strict:
+            app = refusing(app)
         try:
             # Bound here, so a taken port is an OSError as for the other servers (werkzeug would
             # print its own message and exit); werkzeug serves a copy of the socket.

@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 
+from local_stack.credentials import TOOLS
 from local_stack.template import Resolver
 
 ACCOUNT_ID = "123456789012"
@@ -31,7 +32,8 @@ class Provisioner:
         self.template = template
         self.region = region
         self.stack_name = stack_name
-        self.session = boto3.session.Session(region_name=region)
+        # As CloudFormation would, with the tools' credentials rather than a function's.
+        self.session = boto3.session.Session(region_name=region, **TOOLS.client_arguments())
         self.resources: dict[str, Provisioned] = {}
         self.resolver = Resolver(
             template=template,
@@ -118,7 +120,15 @@ def _user_pool(p: Provisioner, name: str, props: dict[str, Any]) -> Provisioned:
 
 def _user_pool_client(p: Provisioner, name: str, props: dict[str, Any]) -> Provisioned:
     client = p.client("cognito-idp")
-    args = {key: props[key] for key in ("GenerateSecret", "ExplicitAuthFlows") if key in props}
+    args: dict[str, Any] = {
+        key: props[key] for key in ("GenerateSecret", "ExplicitAuthFlows") if key in props
+    }
+    # How long its tokens live (the template: AuthTokenValidityMinutes), as numbers, as the API takes them.
+    for key in ("IdTokenValidity", "AccessTokenValidity", "RefreshTokenValidity"):
+        if key in props:
+            args[key] = int(props[key])
+    if "TokenValidityUnits" in props:
+        args["TokenValidityUnits"] = props["TokenValidityUnits"]
     created = client.create_user_pool_client(
         UserPoolId=props["UserPoolId"], ClientName=props.get("ClientName", name), **args
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 
+from local_stack.credentials import FUNCTIONS, TOOLS
 from local_stack.emulator import Emulator
 from local_stack.functions import LAYER_PATHS, FunctionSpec, LambdaFunction, function_specs
 from local_stack.gateway import BoundRoute, Gateway, JwtAuthorizer
@@ -34,11 +35,10 @@ DEMO_USERS = [
     {"username": "alice", "password": "Alice-local-pass-1", "admin": False},
     {"username": "admin", "password": "Admin-local-pass-1", "admin": True},
 ]
-#: What the Lambda runtime and the local stack add to every function's environment.
+#: What the Lambda runtime and the local stack add to every function's environment: among them the
+#: credentials the strict emulator knows as the functions' (local_stack/credentials.py).
 RUNTIME_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
+    **FUNCTIONS.environment(),
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
 
@@ -151,6 +151,8 @@ class LocalStack:
         self.info = {
             "apiUrl": f"http://{self.host}:{self.api_port}",
             "awsEndpoint": self.emulator.endpoint,
+            "awsCredentials": TOOLS.as_json(),
+            "strict": self.emulator.strict,
             "region": self.region,
             "userPoolId": pool_id,
             "userPoolClientId": client_id,
@@ -207,7 +209,9 @@ class LocalStack:
         """Accepted uploads go on to the double by default, as a deployment with VideoPlatform=apivideo
         does: its key in a Secrets Manager secret (in the emulator), the secret's name a parameter."""
         secret = f"{self.stack_name}/api-video-api-key"
-        boto3.client("secretsmanager").create_secret(Name=secret, SecretString=video_platform["apiKey"])
+        boto3.client("secretsmanager", **TOOLS.client_arguments()).create_secret(
+            Name=secret, SecretString=video_platform["apiKey"]
+        )
         return {
             "VideoPlatform": "apivideo",
             "ApiVideoBaseUrl": video_platform["url"],
@@ -271,7 +275,7 @@ class LocalStack:
 
 def create_user(pool_id: str, username: str, password: str, admin: bool = False) -> str:
     """A confirmed user with a permanent password (optionally in `admins`); returns its `sub`."""
-    client = boto3.client("cognito-idp")
+    client = boto3.client("cognito-idp", **TOOLS.client_arguments())
     created = client.admin_create_user(
         UserPoolId=pool_id, Username=username, TemporaryPassword=password, MessageAction="SUPPRESS"
     )

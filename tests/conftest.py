@@ -19,7 +19,10 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from botocore import UNSIGNED
+from botocore.config import Config
 
+from local_stack.credentials import FUNCTIONS, Credentials
 from local_stack.functions import FunctionSpec, LambdaFunction
 from local_stack.powertools_fixes import logger_keys_per_thread, route_state_per_thread
 from local_stack.template import load_template
@@ -51,13 +54,18 @@ class Stack:
     def api(self) -> str:
         return str(self.info["apiUrl"])
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, config: Config | None = None) -> Any:
+        """A client of the stack's emulator, with the credentials stack.json names for tools; S3's signs
+        and presigns with SigV4, as the layer's (botocore would presign with SigV2 in us-east-1, which
+        S3 and the strict emulator refuse)."""
+        if config is None and service == "s3":
+            config = Config(signature_version="s3v4")
         return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.info["awsEndpoint"],
             region_name=self.info["region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            config=config,
+            **Credentials.from_json(self.info["awsCredentials"]).client_arguments(),
         )
 
 
@@ -142,8 +150,8 @@ class User:
 
 
 def sign_in(stack: Stack, username: str, password: str, client_id: str | None = None) -> dict[str, str]:
-    """USER_PASSWORD_AUTH against the emulator's Cognito, as a frontend does."""
-    result = stack.client("cognito-idp").initiate_auth(
+    """USER_PASSWORD_AUTH against the emulator's Cognito, as a frontend does: unsigned."""
+    result = stack.client("cognito-idp", config=Config(signature_version=UNSIGNED)).initiate_auth(
         ClientId=client_id or stack.info["userPoolClientId"],
         AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": username, "PASSWORD": password},
@@ -245,8 +253,7 @@ def lambda_env(stack: Stack) -> Iterator[dict[str, str]]:
         BUCKET_NAME=bucket,
         AWS_ENDPOINT_URL=stack.info["awsEndpoint"],
         AWS_DEFAULT_REGION=stack.info["region"],
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
+        **FUNCTIONS.environment(),  # the functions' credentials, as the local stack gives them
         POWERTOOLS_TRACE_DISABLED="true",
     )
     clear_process_caches()

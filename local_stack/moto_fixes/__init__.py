@@ -1,7 +1,7 @@
 """Where moto falls short of AWS or of a long-running server, mended in place, by concern:
 `memory` (what grows with use), `dynamodb_requests` (idempotent transactions), `s3_objects`
 (ranged reads, POST uploads, copies' conditions), `s3_multipart` (completions, part copies, uploads
-no longer held), `s3_notifications` (what an event names).
+no longer held), `s3_notifications` (what an event names), `cognito` (how long sign-in tokens live).
 
 Each mend is held (`with mend.held():`), by the emulator while it runs or by a test while it needs
 it, and undone when its last holder lets go (local_stack/patching.py); `held_all` holds them all.
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
+from local_stack.moto_fixes.cognito import tokens_live_as_their_client_says
 from local_stack.moto_fixes.dynamodb_requests import transactions_honour_client_request_tokens
 from local_stack.moto_fixes.memory import snapshot_only_touched_items, stop_tracking_instances
 from local_stack.moto_fixes.s3_multipart import (
@@ -39,6 +40,7 @@ ALL = (
     post_object_answers_like_s3,
     notifications_name_version_and_sequence,
     transactions_honour_client_request_tokens,
+    tokens_live_as_their_client_says,
 )
 
 

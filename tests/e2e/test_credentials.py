@@ -13,7 +13,7 @@ import requests
 
 from tests.conftest import Stack, User, load_event, secrets_in
 from tests.e2e.conftest import EventLog
-from tests.e2e.test_uploads import CLIP, decided, send, start
+from tests.e2e.test_uploads import CLIP, NOT_A_VIDEO, decided, send, start
 from tests.waiting import eventually
 from upload_service.core.ids import token_ref
 
@@ -48,7 +48,7 @@ def test_the_token_is_in_its_own_record_only(
     accepted = start(stack, revoked).json()
     send(accepted)
     rejected = start(stack, revoked).json()
-    send(rejected, b"\x89PNG not a video", content_type="image/png")
+    send(rejected, NOT_A_VIDEO)
     assert decided(stack, user, revoked, accepted["uploadId"])["status"] == "ACCEPTED"
     assert decided(stack, user, revoked, rejected["uploadId"])["status"] == "REJECTED"
     start(stack, revoked)  # a target never used
@@ -116,8 +116,8 @@ def test_a_rejected_upload_event_carries_what_arrived(
 ) -> None:
     token = token_of(user)
     target = start(stack, token).json()
-    content = b"\x89PNG not a video at all"
-    send(target, content, content_type="image/png")
+    content = NOT_A_VIDEO
+    send(target, content)
     assert decided(stack, user, token, target["uploadId"])["status"] == "REJECTED"
 
     (event,) = eventually(lambda: event_log.about(target["uploadId"]), what="the decision's event")

@@ -14,7 +14,7 @@ import requests
 
 from tests.conftest import Stack, User
 from tests.e2e.conftest import EventLog
-from tests.e2e.test_uploads import CLIP, decided, send, start
+from tests.e2e.test_uploads import CLIP, NOT_A_VIDEO, decided, send, start
 from tests.waiting import eventually
 
 
@@ -61,7 +61,7 @@ def test_a_rejected_upload_never_reaches_api_video(
     name = f"{uuid.uuid4().hex}.mp4"
     token = token_of(user)
     target = start(stack, token, name=name, size=len(CLIP)).json()
-    send(target, CLIP, content_type="image/png")
+    send(target, NOT_A_VIDEO)
     upload = decided(stack, user, token, target["uploadId"])
     later = start(stack, token, name=f"later-{name}", size=len(CLIP)).json()
     send(later, CLIP)

@@ -16,7 +16,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 
-from tests.conftest import PASSWORD, Stack, User, sign_in
+from tests.conftest import PASSWORD, Stack, User, running_stack, sign_in
 
 MOTO_KEYS = Path(moto.cognitoidp.__file__).parent / "resources"
 
@@ -168,3 +168,40 @@ def test_signed_test_tokens_are_accepted_when_valid(stack: Stack, http: requests
     token = signed(claims_of(user.id_token))
     response = http.get(f"{stack.api}/upload-tokens", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
+
+
+def lifetime(token: str) -> int:
+    claims = claims_of(token)
+    return int(claims["exp"]) - int(claims["iat"])
+
+
+def test_sign_in_tokens_live_as_the_template_says(user: User) -> None:
+    """The shared stack keeps the template's AuthTokenValidityMinutes (15): moto gave every token an
+    hour (local_stack/moto_fixes/cognito.py)."""
+    assert (lifetime(user.id_token), lifetime(user.access_token)) == (900, 900)
+
+
+def test_a_stack_with_five_minute_tokens_issues_them_and_refuses_them_once_expired(tmp_path: Path) -> None:
+    with running_stack(tmp_path, "AuthTokenValidityMinutes=5") as stack:
+        alice = next(each for each in stack.info["users"] if each["username"] == "alice")
+        signed_in = sign_in(stack, alice["username"], alice["password"])
+        claims = claims_of(signed_in["IdToken"])
+        # the same token, its five minutes run out (signed with the emulator's key, as the pool signs)
+        expired = signed(
+            claims
+            | {"iat": claims["iat"] - 301, "auth_time": claims["iat"] - 301, "exp": claims["exp"] - 301}
+        )
+
+        fresh = requests.get(
+            f"{stack.api}/upload-tokens",
+            headers={"Authorization": f"Bearer {signed_in['IdToken']}"},
+            timeout=10,
+        )
+        stale = requests.get(
+            f"{stack.api}/upload-tokens", headers={"Authorization": f"Bearer {expired}"}, timeout=10
+        )
+
+    assert (lifetime(signed_in["IdToken"]), lifetime(signed_in["AccessToken"])) == (300, 300)
+    assert int(signed_in["ExpiresIn"]) == 300
+    assert fresh.status_code == 200, fresh.text
+    assert (stale.status_code, stale.json()) == (401, {"message": "Unauthorized"})

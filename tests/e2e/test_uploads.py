@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import requests
@@ -22,6 +23,9 @@ from tests.e2e.conftest import EventLog, assert_problem
 from tests.waiting import PATIENCE, eventually
 
 CLIP = b"\x00\x00\x00\x18ftypmp42" + b"x" * 100
+#: A PNG's first bytes: what S3 takes for a target declared video/mp4 (the POST's fields are as signed),
+#: and the processor rejects ("content mismatch").
+NOT_A_VIDEO = b"\x89PNG\r\n\x1a\n" + b"x" * 40
 
 
 def start(
@@ -31,14 +35,24 @@ def start(
     return requests.post(f"{stack.api}/upload", params={"token": token}, json=body, timeout=10)
 
 
-def send(target: dict[str, Any], content: bytes = CLIP, content_type: str | None = None) -> requests.Response:
-    """What a browser does with the target: a multipart/form-data POST of the fields, then the file."""
-    fields = dict(target["fields"])
-    if content_type:
-        fields["Content-Type"] = content_type  # the emulator does not enforce the policy; S3 would refuse
-    response = requests.post(target["url"], data=fields, files={"file": ("f", content)}, timeout=30)
+def post_file(target: dict[str, Any], content: bytes = CLIP, **changed: str) -> requests.Response:
+    """What a browser does with the target: a multipart/form-data POST of the fields (any `changed`, as
+    a client may try), then the file. S3 (the strict emulator) judges it by the target's policy."""
+    fields = {**target["fields"], **changed}
+    return requests.post(target["url"], data=fields, files={"file": ("f", content)}, timeout=30)
+
+
+def send(target: dict[str, Any], content: bytes = CLIP) -> requests.Response:
+    """The target used as handed out: S3 takes it."""
+    response = post_file(target, content)
     assert response.status_code in (200, 201, 204), response.text
     return response
+
+
+def s3_error(response: requests.Response) -> tuple[int, str, str]:
+    """S3's refusal: status, `Code` and `Message` of its XML error."""
+    error = ElementTree.fromstring(response.content)
+    return response.status_code, error.findtext("Code", ""), error.findtext("Message", "")
 
 
 def decided(
@@ -151,32 +165,61 @@ def test_presigned_policy_pins_key_size_type_and_expiry(
 
 
 @pytest.mark.parametrize(
-    ("declared", "sent", "content_type", "reason"),
+    ("declared", "sent", "changed", "refusal"),
     [
-        (10, CLIP, None, "larger than"),
-        (len(CLIP), CLIP, "image/png", "content type"),
-        (len(CLIP), b"", None, "empty"),
+        (10, CLIP, {}, (400, "EntityTooLarge", "exceeds the maximum allowed size")),
+        (
+            len(CLIP),
+            CLIP,
+            {"Content-Type": "image/png"},
+            (403, "AccessDenied", 'Policy Condition failed: ["eq", "$Content-Type", "video/mp4"]'),
+        ),
+        (len(CLIP), b"", {}, (400, "EntityTooSmall", "smaller than the minimum allowed size")),
+        (
+            len(CLIP),
+            CLIP,
+            {"key": "media/someone-else/clip.mp4"},
+            (403, "AccessDenied", "Policy Condition failed"),
+        ),
     ],
-    ids=["over-size", "wrong-type", "empty"],
+    ids=["over-size", "wrong-type", "empty", "another-key"],
 )
-def test_what_does_not_match_the_declaration_is_rejected(
+def test_what_does_not_match_the_declaration_is_refused_by_s3_and_stored_nowhere(
     stack: Stack,
     user: User,
     token_of: Callable[..., str],
     event_log: EventLog,
     declared: int,
     sent: bytes,
-    content_type: str | None,
-    reason: str,
+    changed: dict[str, str],
+    refusal: tuple[int, str, str],
 ) -> None:
+    """The target's POST policy pins the size, the type and the key: S3 refuses the rest before a byte
+    is stored (the processor checks the same again for what does arrive: tests/unit/test_uploads_logic.py)."""
     token = token_of(user)
     target = start(stack, token, size=declared).json()
 
-    send(target, sent, content_type)
+    status, code, message = s3_error(post_file(target, sent, **changed))
+
+    assert (status, code) == refusal[:2] and refusal[2] in message
+    assert keys(stack, f"uploads/{target['uploadId']}/") == []
+    assert keys(stack, "media/someone-else/") == []
+    view = requests.get(f"{stack.api}/upload-tokens/{token}", headers=user.headers(), timeout=30).json()
+    assert [u["status"] for u in view["uploads"] if u["uploadId"] == target["uploadId"]] == ["PENDING"]
+    assert event_log.about(target["uploadId"]) == []  # nothing landed: nothing to decide
+
+
+def test_what_s3_takes_but_is_not_what_was_declared_is_rejected(
+    stack: Stack, user: User, token_of: Callable[..., str], event_log: EventLog
+) -> None:
+    token = token_of(user)
+    target = start(stack, token).json()
+
+    send(target, NOT_A_VIDEO)  # the POST as signed: only the bytes are not a video
     upload = decided(stack, user, token, target["uploadId"])
 
     assert upload["status"] == "REJECTED"
-    assert reason in upload["reason"]
+    assert upload["reason"] == "content mismatch: the file is image/png, not the video/mp4 declared"
     assert keys(stack, f"uploads/{target['uploadId']}/") == []
     assert keys(stack, f"media/{user.sub}/") == []
     assert [e["detail-type"] for e in event_log.about(target["uploadId"])] == ["Upload Rejected"]
@@ -201,18 +244,18 @@ def test_target_obtained_before_revocation_is_rejected_after_it(
     assert_problem(start(stack, token), 404)  # and no new target for a dead token
 
 
-def test_upload_arriving_after_the_token_expired_is_rejected(
+def test_a_target_used_after_the_token_expired_is_refused_by_s3(
     stack: Stack, user: User, token_of: Callable[..., str]
 ) -> None:
+    """The POST policy expires with the token (never later): S3 refuses a file sent after it. (One sent
+    in time that lands late is the processor's to reject: tests/integration/test_processing.py.)"""
     token = token_of(user, ttl=7)
     target = start(stack, token).json()
     time.sleep(7.2)
 
-    send(target)
-    upload = decided(stack, user, token, target["uploadId"])
+    status, code, message = s3_error(post_file(target))
 
-    assert upload["status"] == "REJECTED"
-    assert upload["reason"] == "token expired before the upload arrived"
+    assert (status, code, message) == (403, "AccessDenied", "Invalid according to Policy: Policy expired.")
     assert keys(stack, f"uploads/{target['uploadId']}/") == []
 
 
@@ -265,7 +308,7 @@ def test_a_rejected_upload_gives_its_slot_back(
 ) -> None:
     token = token_of(user)
     targets = [start(stack, token, name=f"clip-{n}.mp4").json() for n in range(3)]
-    send(targets[0], CLIP, content_type="image/png")
+    send(targets[0], NOT_A_VIDEO)
     assert decided(stack, user, token, targets[0]["uploadId"])["status"] == "REJECTED"
 
     assert start(stack, token).status_code == 200

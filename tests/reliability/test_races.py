@@ -18,7 +18,7 @@ import requests
 
 from tests.conftest import Stack, User, new_user, running_stack
 from tests.e2e.conftest import EventLog
-from tests.e2e.test_uploads import CLIP, send, start
+from tests.e2e.test_uploads import CLIP, NOT_A_VIDEO, send, start
 from tests.waiting import PATIENCE, eventually
 
 ALLOWANCE = 50
@@ -119,7 +119,7 @@ def resident_megabytes(pid: int) -> float:
 
 
 def test_six_hundred_start_then_reject_cycles_keep_the_stack_flat(own_stack: Stack) -> None:
-    """Each cycle: a target, then a file of another type than declared (REJECTED), as a token holder
+    """Each cycle: a target, then a file whose bytes are not the type declared (REJECTED), as a token holder
     can repeat. The records a token holds are bounded (UploadAttemptsPerToken), its view stays one
     bounded Query, and the stack's memory does not grow with the cycles."""
     user = new_user(own_stack)
@@ -132,7 +132,7 @@ def test_six_hundred_start_then_reject_cycles_keep_the_stack_flat(own_stack: Sta
             what="a free slot",
         )
         assert started.status_code == 200, started.text
-        send(started.json(), b"\x89PNG" + b"x" * 64, content_type="image/png")
+        send(started.json(), NOT_A_VIDEO)
 
     def run(cycles: range) -> None:
         with ThreadPoolExecutor(max_workers=8) as pool:

@@ -13,8 +13,10 @@ import boto3
 import pytest
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.cognitoidp.models import CognitoIdpUserPool
 from moto.core.common_models import BaseModel
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import Item
@@ -24,6 +26,7 @@ from moto.s3.models import FakeKey, FakeMultipart, S3Backend
 from moto.s3.responses import S3Response
 
 from local_stack import moto_fixes
+from local_stack.credentials import TOOLS
 from local_stack.emulator import Emulator
 from local_stack.moto_fixes.memory import snapshot_only_touched_items, stop_tracking_instances
 from local_stack.patching import Mend, replace
@@ -142,13 +145,14 @@ def emulator() -> Iterator[Emulator]:
 
 @pytest.fixture
 def s3(emulator: Emulator) -> Any:
-    """An S3 client of that emulator, over HTTP."""
+    """An S3 client of that emulator, over HTTP, signing (and presigning) with SigV4 as the layer's does:
+    the strict emulator refuses SigV2, which botocore would presign POSTs with in us-east-1."""
     return boto3.client(
         "s3",
         endpoint_url=emulator.endpoint,
         region_name="us-east-1",
-        aws_access_key_id="t",
-        aws_secret_access_key="t",
+        config=Config(signature_version="s3v4"),
+        **TOOLS.client_arguments(),
     )
 
 
@@ -334,6 +338,7 @@ MENDED_CLASSES = (  # and modules
     S3Response,
     BaseRouter,
     Logger,
+    CognitoIdpUserPool,
 )
 
 
@@ -401,8 +406,7 @@ def test_a_part_racing_its_uploads_abort_is_stored_or_refused_never_a_500(
             "s3",
             endpoint_url=emulator.endpoint,
             region_name="us-east-1",
-            aws_access_key_id="t",
-            aws_secret_access_key="t",
+            **TOOLS.client_arguments(),
         )
         abort = threading.Thread(
             target=lambda: aborts.append(

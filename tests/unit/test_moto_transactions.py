@@ -12,6 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from local_stack.credentials import TOOLS
 from local_stack.emulator import Emulator
 
 TABLE = f"transactions-{uuid.uuid4().hex[:8]}"  # moto's backends outlive an emulator in one process
@@ -26,8 +27,7 @@ def dynamodb() -> Iterator[Any]:
             "dynamodb",
             endpoint_url=served.endpoint,
             region_name="us-east-1",
-            aws_access_key_id="t",
-            aws_secret_access_key="t",
+            **TOOLS.client_arguments(),
         )
         client.create_table(
             TableName=TABLE,

@@ -18,7 +18,10 @@ KEY = "media/user/upload/clip.mp4"
 
 
 @pytest.fixture
-def s3() -> Iterator[Any]:
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    # In process: after `lambda_env` in the same worker, AWS_ENDPOINT_URL would send these calls to
+    # the running stack's emulator, with mock_aws's made-up credentials (which it refuses).
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=BUCKET)

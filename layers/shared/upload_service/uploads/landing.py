@@ -37,8 +37,9 @@ def rejection_reason(
     arrival: datetime,
     settings: Settings,
 ) -> str | None:
-    """Why what arrived may not be kept, judged on its metadata, or None. S3 checked none of this for
-    URLs handed out earlier, and the emulator checks no POST policy at all, so this is the guarantee."""
+    """Why what arrived may not be kept, judged on its metadata, or None. S3 enforces the POST policy
+    (key, type, size) but not the token's life or its revocation after the target was handed out,
+    so this is the guarantee."""
     if token is None:
         return "unknown token"
     if token.status is TokenStatus.DELETED:
