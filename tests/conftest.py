@@ -77,9 +77,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @contextmanager
-def running_stack(workdir: Path, parameters: str) -> Iterator[Stack]:
-    """A local stack with these parameter overrides; stopped with Ctrl-C's signal, its log checked
-    for secrets."""
+def running_stack(workdir: Path, parameters: str, env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """A local stack with these parameter overrides (and environment, e.g. the emulator's
+    TRANSACTION_CONFLICT_RATE); stopped with Ctrl-C's signal, its log checked for secrets."""
     stack_file = workdir / "stack.json"
     log = (workdir / "stack.log").open("w")
     env = {
@@ -90,6 +90,7 @@ def running_stack(workdir: Path, parameters: str) -> Iterator[Stack]:
         "STACK_FILE": str(stack_file),
         "PARAMETER_OVERRIDES": parameters,
         "PYTHONUNBUFFERED": "1",
+        **(env or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT

@@ -13,7 +13,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 from local_stack.moto_fixes.cognito import tokens_live_as_their_client_says
-from local_stack.moto_fixes.dynamodb_requests import transactions_honour_client_request_tokens
+from local_stack.moto_fixes.dynamodb_requests import (
+    transactions_honour_client_request_tokens,
+    transactions_may_conflict,
+)
 from local_stack.moto_fixes.memory import snapshot_only_touched_items, stop_tracking_instances
 from local_stack.moto_fixes.s3_multipart import (
     complete_multipart_in_one_copy,
@@ -39,6 +42,7 @@ ALL = (
     complete_multipart_in_one_copy,
     post_object_answers_like_s3,
     notifications_name_version_and_sequence,
+    transactions_may_conflict,  # wrapped by the next: a call repeated with its token is answered first
     transactions_honour_client_request_tokens,
     tokens_live_as_their_client_says,
 )

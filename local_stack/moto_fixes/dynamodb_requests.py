@@ -7,18 +7,28 @@ one with the same token and other parameters is refused (IdempotentParameterMism
 every retry as a new transaction: a create whose answer timed out on a busy machine was retried,
 counted twice against the owner's cap, and answered as refused (locally only).
 `transactions_honour_client_request_tokens` does as DynamoDB does.
+
+DynamoDB cancels a transaction that meets another one on the same items (TransactionConflict);
+the emulator runs DynamoDB requests one at a time, so that never happened locally and the code
+that handles it ran only on AWS. `transactions_may_conflict` cancels a share of transactions so,
+`TRANSACTION_CONFLICT_RATE` (0 to 1, read when the emulator starts; 0 by default): the reliability
+suite runs the landing, the token cap and the forwarding leases through it. Each one cancelled is
+a line in the log (`injected TransactionConflict`).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
+import random
+import sys
 import threading
 import time
 from contextlib import ExitStack
 from typing import Any
 
-from moto.dynamodb.exceptions import DynamodbException
+from moto.dynamodb.exceptions import DynamodbException, TransactionCanceledException
 from moto.dynamodb.responses import DynamoHandler
 
 from local_stack.patching import mend, replace
@@ -64,5 +74,33 @@ def transactions_honour_client_request_tokens(undo: ExitStack) -> None:
         with lock:
             completed[token] = (now, request, result)
         return result
+
+    replace(undo, DynamoHandler, "transact_write_items", transact_write_items)
+
+
+def conflict_rate() -> float:
+    """`TRANSACTION_CONFLICT_RATE`: the share of transactions cancelled as if another met them."""
+    rate = float(os.environ.get("TRANSACTION_CONFLICT_RATE", "0") or 0)
+    if not 0 <= rate <= 1:
+        raise ValueError(f"TRANSACTION_CONFLICT_RATE={rate} is not a share from 0 to 1")
+    return rate
+
+
+@mend
+def transactions_may_conflict(undo: ExitStack) -> None:
+    """A share of TransactWriteItems calls (`conflict_rate()`) are cancelled before they write, as
+    DynamoDB cancels one that meets another transaction: TransactionConflict on its first item."""
+    rate = conflict_rate()
+    original = DynamoHandler.transact_write_items
+    chance = random.Random()  # noqa: S311 - which calls conflict, not a secret
+
+    @functools.wraps(original)
+    def transact_write_items(self: DynamoHandler) -> Any:
+        if rate and chance.random() < rate:
+            items = self.body.get("TransactItems", [])
+            print("emulator: injected TransactionConflict", file=sys.stderr, flush=True)
+            reasons = [("TransactionConflict", "Transaction is ongoing for the item", None)]
+            raise TransactionCanceledException(reasons + [(None, None, None)] * (len(items) - 1))
+        return original(self)
 
     replace(undo, DynamoHandler, "transact_write_items", transact_write_items)

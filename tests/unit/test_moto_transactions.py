@@ -85,3 +85,50 @@ def test_a_cancelled_transaction_does_not_keep_its_token(dynamodb: Any) -> None:
     # nothing was done under that token: it may be used again, with other parameters
     dynamodb.transact_write_items(TransactItems=add_one(cap=5), ClientRequestToken="call-1")
     assert count(dynamodb) == 2
+
+
+@pytest.fixture
+def conflicting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The emulator with every transaction cancelled as conflicting (TRANSACTION_CONFLICT_RATE=1)."""
+    monkeypatch.setenv("TRANSACTION_CONFLICT_RATE", "1")
+    served = Emulator("127.0.0.1", 0)
+    served.start()
+    try:
+        client = boto3.client(
+            "dynamodb", endpoint_url=served.endpoint, region_name="us-east-1", **TOOLS.client_arguments()
+        )
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield client
+        client.delete_table(TableName=TABLE)
+    finally:
+        served.stop()
+
+
+def test_a_conflicting_transaction_is_cancelled_as_dynamodb_cancels_it(conflicting: Any) -> None:
+    with pytest.raises(ClientError) as cancelled:
+        conflicting.transact_write_items(TransactItems=add_one(cap=5))
+
+    reasons = [reason["Code"] for reason in cancelled.value.response["CancellationReasons"]]
+    assert reasons == ["TransactionConflict"]
+    assert "Item" not in conflicting.get_item(TableName=TABLE, Key={"PK": {"S": "counter"}})  # not written
+
+
+def test_the_layer_retries_conflicts_then_answers_503(
+    conflicting: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Table._transact retries a TransactionConflict with backoff (CONFLICT_ATTEMPTS), then gives up
+    with a 503 the client may retry, never a 500."""
+    from upload_service.core.errors import ServiceUnavailable
+    from upload_service.data.table import CONFLICT_ATTEMPTS, Table
+
+    calls: list[str] = []
+    conflicting.meta.events.register("before-call.dynamodb.TransactWriteItems", lambda **_: calls.append("x"))
+
+    with pytest.raises(ServiceUnavailable):
+        Table(TABLE, conflicting)._transact(add_one(cap=5))
+    assert len(calls) == CONFLICT_ATTEMPTS
