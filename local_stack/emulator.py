@@ -21,6 +21,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_stack import moto_fixes
+from local_stack.cors import browsers_from
 from local_stack.strict import refusing, strict_from_environment
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -58,6 +59,8 @@ class Emulator:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._mends = ExitStack()
+        #: The origins whose browsers may read its answers (the stack adds the demo page's).
+        self.browser_origins: set[str] = set()
 
     @property
     def endpoint(self) -> str:
@@ -68,6 +71,7 @@ class Emulator:
         app = serialised(DomainDispatcherApplication(create_backend_app))
         if self.strict:
             app = refusing(app)
+        app = browsers_from(app, self.browser_origins)
         try:
             # Bound here, so a taken port is an OSError as for the other servers (werkzeug would
             # print its own message and exit); werkzeug serves a copy of the socket.

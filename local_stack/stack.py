@@ -227,8 +227,16 @@ class LocalStack:
                 probe.bind((self.host, 0))
                 self.api_port = probe.getsockname()[1]
         default = template["Parameters"]["CorsAllowedOrigins"]["Default"]
-        origins = self.parameter_overrides.get("CorsAllowedOrigins", default).split(",")
-        return {"CorsAllowedOrigins": ",".join([*origins, f"http://{self.host}:{self.api_port}"])}
+        configured = self.parameter_overrides.get("CorsAllowedOrigins", default).split(",")
+        origins = [*configured, *self._demo_origins()]
+        if self.emulator is not None:  # the page signs in (Cognito) and uploads (S3) from there
+            self.emulator.browser_origins.update(origins)
+        return {"CorsAllowedOrigins": ",".join(origins)}
+
+    def _demo_origins(self) -> list[str]:
+        """Where the demo page is served from: the API's host and port (also as localhost)."""
+        hosts = [self.host, "localhost"] if self.host == "127.0.0.1" else [self.host]
+        return [f"http://{host}:{self.api_port}" for host in hosts]
 
     def _event_sources(
         self, lambdas: dict[str, LambdaFunction], resources: dict[str, Provisioned]

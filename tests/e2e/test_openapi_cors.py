@@ -155,3 +155,30 @@ def test_cors_exposes_rate_limit_headers_to_allowed_origins_only(
         f"{stack.api}/upload-tokens", headers={**user.headers(), "Origin": "https://evil.example"}
     )
     assert "Access-Control-Allow-Origin" not in foreign.headers
+
+
+def test_the_emulator_answers_browsers_of_the_stacks_origins_only(stack: Stack) -> None:
+    """moto allowed any origin: any page open in the developer's browser could have read the
+    emulator (the api.video double's key, everyone's tokens). The demo page's origin may (it signs
+    in with Cognito and uploads to S3 from there); another origin's preflight is refused and its
+    answers carry no CORS header, so the browser keeps them from the page."""
+    emulator, demo = stack.info["awsEndpoint"], stack.info["apiUrl"]
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+
+    allowed = requests.options(emulator, headers={"Origin": demo, **preflight}, timeout=10)
+    foreign = requests.options(emulator, headers={"Origin": "https://evil.example", **preflight}, timeout=10)
+    read = requests.post(
+        emulator,
+        headers={
+            "Origin": "https://evil.example",
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+        },
+        data="{}",
+        timeout=10,
+    )
+
+    assert allowed.headers.get("Access-Control-Allow-Origin") in (demo, "*"), allowed.headers
+    assert foreign.status_code == 403
+    assert "Access-Control-Allow-Origin" not in foreign.headers
+    assert not [name for name in read.headers if name.lower().startswith("access-control-")], read.headers

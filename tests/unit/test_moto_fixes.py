@@ -240,6 +240,7 @@ def test_a_post_upload_is_answered_with_its_etag_location_version_and_cors_heade
     s3.create_bucket(Bucket="posted")
     s3.put_bucket_versioning(Bucket="posted", VersioningConfiguration={"Status": "Enabled"})
     origin = "http://page.example"
+    emulator.browser_origins.add(origin)  # as the stack allows its demo page's origin
     s3.put_bucket_cors(
         Bucket="posted",
         CORSConfiguration={
