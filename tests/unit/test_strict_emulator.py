@@ -35,9 +35,13 @@ UNKNOWN = Credentials("AKIAUNKNOWNTOTHESTACK", "whatever")
 LANDING = "<Tagging><TagSet><Tag><Key>stage</Key><Value>landing</Value></Tag></TagSet></Tagging>"
 
 
+PAGE = "http://page.example"
+
+
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
     served = Emulator("127.0.0.1", 0, strict=True)
+    served.browser_origins.add(PAGE)  # as the stack allows its demo page's origin (local_stack/cors.py)
     served.start()
     client(served).create_bucket(Bucket=BUCKET)
     yield served
@@ -392,7 +396,7 @@ def test_unsigned_puts_and_gets_of_the_bucket_are_refused(emulator: Emulator) ->
 def test_what_aws_serves_unsigned_passes(emulator: Emulator) -> None:
     preflight = requests.options(
         f"{emulator.endpoint}/{BUCKET}",
-        headers={"Origin": "http://page.example", "Access-Control-Request-Method": "POST"},
+        headers={"Origin": PAGE, "Access-Control-Request-Method": "POST"},
         timeout=10,
     )
     cognito = client(emulator, service="cognito-idp")
@@ -537,7 +541,7 @@ def test_a_preflight_of_a_presigned_url_passes(emulator: Emulator, upload: tuple
     """A browser asks before its PUT, at the same URL, query and all: no credentials are checked."""
     preflight = requests.options(
         part_url(emulator, upload),
-        headers={"Origin": "http://page.example", "Access-Control-Request-Method": "PUT"},
+        headers={"Origin": PAGE, "Access-Control-Request-Method": "PUT"},
         timeout=10,
     )
 
