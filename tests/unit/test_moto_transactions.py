@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -18,16 +19,14 @@ from local_stack.emulator import Emulator
 TABLE = f"transactions-{uuid.uuid4().hex[:8]}"  # moto's backends outlive an emulator in one process
 
 
-@pytest.fixture
-def dynamodb() -> Iterator[Any]:
+@contextmanager
+def table_served() -> Iterator[Any]:
+    """A client of a fresh emulator (as the environment sets it up) holding the test's table."""
     served = Emulator("127.0.0.1", 0)
     served.start()
     try:
         client = boto3.client(
-            "dynamodb",
-            endpoint_url=served.endpoint,
-            region_name="us-east-1",
-            **TOOLS.client_arguments(),
+            "dynamodb", endpoint_url=served.endpoint, region_name="us-east-1", **TOOLS.client_arguments()
         )
         client.create_table(
             TableName=TABLE,
@@ -39,6 +38,12 @@ def dynamodb() -> Iterator[Any]:
         client.delete_table(TableName=TABLE)
     finally:
         served.stop()
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    with table_served() as client:
+        yield client
 
 
 def add_one(cap: int) -> list[dict[str, Any]]:
@@ -91,22 +96,8 @@ def test_a_cancelled_transaction_does_not_keep_its_token(dynamodb: Any) -> None:
 def conflicting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The emulator with every transaction cancelled as conflicting (TRANSACTION_CONFLICT_RATE=1)."""
     monkeypatch.setenv("TRANSACTION_CONFLICT_RATE", "1")
-    served = Emulator("127.0.0.1", 0)
-    served.start()
-    try:
-        client = boto3.client(
-            "dynamodb", endpoint_url=served.endpoint, region_name="us-east-1", **TOOLS.client_arguments()
-        )
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    with table_served() as client:
         yield client
-        client.delete_table(TableName=TABLE)
-    finally:
-        served.stop()
 
 
 def test_a_conflicting_transaction_is_cancelled_as_dynamodb_cancels_it(conflicting: Any) -> None:
