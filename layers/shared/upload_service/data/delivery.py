@@ -44,28 +44,24 @@ class DeliveryStore(Table):
 
     def mark_delivered(self, upload: UploadRecord, now: datetime) -> None:
         """The object is in media/: out of the open-uploads index. Repeatable."""
-        self._update_if(
-            Key=upload_key(upload.token_ref, upload.upload_id),
-            UpdateExpression=(
-                "SET deliveredAt = if_not_exists(deliveredAt, :now) REMOVE openAll, openUntil, copyId"
-            ),
-            ConditionExpression="#status = :accepted",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=_to_item(
-                {":now": isoformat(now), ":accepted": UploadStatus.ACCEPTED.value}
-            ),
-        )
+        self._leave_sweep(upload, "deliveredAt", now, "copyId")
 
     def mark_lost(self, upload: UploadRecord, now: datetime) -> None:
         """Its object is gone from where it landed and was never delivered (deleted by someone): out
         of the open-uploads index, so the sweep does not retry it forever, with `deliveryLostAt` for
         the runbook (docs/operations.md). Repeatable."""
+        self._leave_sweep(upload, "deliveryLostAt", now, unless="deliveredAt")
+
+    def _leave_sweep(
+        self, upload: UploadRecord, stamp: str, now: datetime, *also_removed: str, unless: str | None = None
+    ) -> None:
+        """An accepted upload out of the open-uploads index, `stamp` set to when (the first time)."""
+        removed = ", ".join(["openAll", "openUntil", *also_removed])
+        condition = "#status = :accepted" + (f" AND attribute_not_exists({unless})" if unless else "")
         self._update_if(
             Key=upload_key(upload.token_ref, upload.upload_id),
-            UpdateExpression=(
-                "SET deliveryLostAt = if_not_exists(deliveryLostAt, :now) REMOVE openAll, openUntil"
-            ),
-            ConditionExpression="#status = :accepted AND attribute_not_exists(deliveredAt)",
+            UpdateExpression=f"SET {stamp} = if_not_exists({stamp}, :now) REMOVE {removed}",
+            ConditionExpression=condition,
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=_to_item(
                 {":now": isoformat(now), ":accepted": UploadStatus.ACCEPTED.value}

@@ -51,6 +51,8 @@ def mint(repo: TokenStore, caller: Caller, ttl: int | None, settings: Settings, 
     ended: set[str] = set()
     while True:  # each turn returns, ends, or learns of more tokens ended (of finitely many)
         expired = [t for t in repo.some_expired_live(caller.user_id, now) if t.ref not in ended]
+        if not expired and not ended:
+            break  # nothing expired to count as free, nothing freed since: the first refusal stands
         try:
             return _create(repo, caller, granted, cap, now, expired)
         except CountedTokensChanged as changed:
