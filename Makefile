@@ -35,6 +35,13 @@ $(DEMO_INSTALLED): demo/package.json demo/package-lock.json
 	cd demo && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The local stack's IAM policy evaluator, @cloud-copilot/iam-simulate (local_stack/iam/package.json, pinned
+# in its lock file), from the npm registry: every call a function makes is judged by it.
+IAM_INSTALLED := local_stack/iam/node_modules/.installed
+$(IAM_INSTALLED): local_stack/iam/package.json local_stack/iam/package-lock.json
+	cd local_stack/iam && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # The browser test drives Debian's chromium (tests/browser): installed when missing where apt-get
 # can (CI runs as root); elsewhere the test says what is missing (and fails under CI=true).
 CHROMIUM := /usr/bin/chromium
@@ -45,7 +52,7 @@ $(CHROMIUM):
 	    || echo "could not install chromium: the browser test will fail under CI=true, skip otherwise"; \
 	else echo "no apt-get: install chromium at $(CHROMIUM) for the browser test"; fi
 
-dev: $(VENV)/.local-installed $(DEMO_INSTALLED) ## run the whole service locally (Ctrl-C stops it)
+dev: $(VENV)/.local-installed $(DEMO_INSTALLED) $(IAM_INSTALLED) ## run the whole service locally (Ctrl-C stops it)
 	$(BIN)/python -m local_stack
 
 # The demo page alone, against a deployed stack: config.json written from its outputs (docs/deploying.md).
@@ -56,27 +63,27 @@ demo: $(VENV)/.local-installed $(DEMO_INSTALLED) ## the demo page at http://loca
 cleanup: $(VENV)/.local-installed ## run the cleanup function once against the running `make dev` stack
 	$(BIN)/python -m local_stack invoke CleanupFunction events/cleanup.json
 
-test: lint $(DEMO_INSTALLED) $(CHROMIUM) ## lint, then unit, integration, e2e and browser tests
+test: lint $(DEMO_INSTALLED) $(IAM_INSTALLED) $(CHROMIUM) ## lint, then unit, integration, e2e and browser tests
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests
 
-unit: $(VENV)/.dev-installed
+unit: $(VENV)/.dev-installed $(IAM_INSTALLED)
 	$(BIN)/python -m pytest tests/unit
 
 # The unit suite in one process in file order, in reverse file order, and shuffled with three seeds
 # (pytest-randomly): a test that leans on another's leftovers fails in one of them (docs/testing.md).
 UNIT_FILES = $(sort $(wildcard tests/unit/test_*.py))
-unit-orders: $(VENV)/.dev-installed
+unit-orders: $(VENV)/.dev-installed $(IAM_INSTALLED)
 	$(BIN)/python -m pytest -q -p no:randomly $(UNIT_FILES)
 	$(BIN)/python -m pytest -q -p no:randomly $(shell printf '%s\n' $(UNIT_FILES) | tac)
 	for seed in 1 2 3; do $(BIN)/python -m pytest -q --randomly-seed=$$seed tests/unit || exit 1; done
 
-integration: $(VENV)/.dev-installed
+integration: $(VENV)/.dev-installed $(IAM_INSTALLED)
 	$(BIN)/python -m pytest tests/integration
 
-e2e: $(VENV)/.dev-installed
+e2e: $(VENV)/.dev-installed $(IAM_INSTALLED)
 	$(BIN)/python -m pytest tests/e2e
 
-browser: $(VENV)/.dev-installed $(DEMO_INSTALLED) $(CHROMIUM)
+browser: $(VENV)/.dev-installed $(DEMO_INSTALLED) $(IAM_INSTALLED) $(CHROMIUM)
 	$(BIN)/python -m pytest tests/browser
 
 lint: $(VENV)/.dev-installed $(SCAN)/.installed ## ruff, mypy, cfn-lint, sam validate --lint, checkov, sam build
@@ -98,4 +105,4 @@ deploy: build
 	$(SAM_ENV) $(BIN)/sam deploy --guided
 
 clean:
-	rm -rf $(VENV) .aws-sam .bench .local .pytest_cache .mypy_cache .ruff_cache demo/node_modules tests/browser/artifacts
+	rm -rf $(VENV) .aws-sam .bench .local .pytest_cache .mypy_cache .ruff_cache demo/node_modules local_stack/iam/node_modules tests/browser/artifacts

@@ -5,9 +5,14 @@ Two sets, defined here and nowhere else:
 - `TOOLS`: what tools and tests use to call the emulator themselves (provisioning checks, examples,
   benchmarks, assertions on the table and the bucket). `.local/stack.json` names them as
   `awsCredentials`; a process started apart from the stack reads them there.
-- `FUNCTIONS`: what the Lambda runtime gives every function (`AWS_ACCESS_KEY_ID`,
-  `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`: a role's temporary credentials, so with a session
-  token, which presigned targets then carry as AWS's do).
+- `for_function(name)`: what the Lambda runtime gives one function (`AWS_ACCESS_KEY_ID`,
+  `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`: its role's temporary credentials, so with a session
+  token, which presigned targets then carry as AWS's do). Each function has its own, and the local
+  stack judges each call by the role of the function that signed it (local_stack/iam).
+- `FUNCTIONS`: what a process sets in its environment to run functions (the local stack, the tests'
+  in-process invocations): calls made inside an invocation are signed with that function's own
+  credentials instead (local_stack/iam/acting.py); an emulator without the stack's roles (unit
+  tests, benchmarks) takes these as any function's, the stack's emulator refuses them.
 
 They are fixed strings, not secrets: the emulator listens on this machine only, and a request
 signed with anything else must fail here as it would on AWS.
@@ -15,6 +20,8 @@ signed with anything else must fail here as it would on AWS.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,3 +67,11 @@ FUNCTIONS = Credentials(
 )
 #: Every credential the emulator accepts, by access key id.
 KNOWN: dict[str, Credentials] = {each.access_key_id: each for each in (TOOLS, FUNCTIONS)}
+
+
+def for_function(name: str) -> Credentials:
+    """The temporary credentials of one function's role (`ASIA...`, as AWS's are), derived from its name."""
+    digest = base64.b32encode(hashlib.sha256(name.encode()).digest()).decode()
+    return Credentials(
+        f"ASIA{digest[:16]}", f"local-stack-{name}-secret-access-key", f"local-stack-{name}-session"
+    )

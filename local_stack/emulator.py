@@ -22,6 +22,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_stack import moto_fixes
 from local_stack.cors import browsers_from
+from local_stack.iam.guard import RoleGuard
 from local_stack.strict import refusing, strict_from_environment
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -61,6 +62,8 @@ class Emulator:
         self._mends = ExitStack()
         #: The origins whose browsers may read its answers (the stack adds the demo page's).
         self.browser_origins: set[str] = set()
+        #: Judges each call by its signer's role once the stack has its roles (`guard.adopt`).
+        self.guard = RoleGuard()
 
     @property
     def endpoint(self) -> str:
@@ -70,7 +73,7 @@ class Emulator:
         self._mends.enter_context(moto_fixes.held_all())
         app = serialised(DomainDispatcherApplication(create_backend_app))
         if self.strict:
-            app = refusing(app)
+            app = refusing(app, guard=self.guard)
         app = browsers_from(app, self.browser_origins)
         try:
             # Bound here, so a taken port is an OSError as for the other servers (werkzeug would
@@ -98,3 +101,4 @@ class Emulator:
         if self._server is not None:
             self._server.server_close()
         self._mends.close()
+        self.guard.close()

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from local_stack.iam.acting import running_as
 from local_stack.template import ROOT, Resolver
 
 LAYER_PATHS = [ROOT / "layers" / "shared"]
@@ -109,11 +110,13 @@ class LambdaFunction:
         self._lock = threading.Lock()
 
     def invoke(self, event: dict[str, Any]) -> Any:
+        """The handler's answer; its AWS calls signed as this function's role (local_stack/iam/acting.py)."""
         environment = self._acquire()
         try:
             handler = getattr(environment, self.spec.handler.rsplit(".", 1)[1])
             context = LambdaContext(self.spec.name, self.spec.memory, self.spec.timeout)
-            return handler(event, context)
+            with running_as(self.spec.name):
+                return handler(event, context)
         finally:
             with self._lock:
                 self._idle.append(environment)
@@ -125,6 +128,7 @@ class LambdaFunction:
         return self._cold_start()
 
     def _cold_start(self) -> ModuleType:
+        """The handler module imported afresh, its init code run as this function (clients it makes)."""
         module_name, _ = self.spec.handler.rsplit(".", 1)
         path = self.spec.code_dir / f"{module_name.replace('.', '/')}.py"
         unique = f"lambda_{self.spec.name}_{next(self._counter)}"
@@ -132,5 +136,6 @@ class LambdaFunction:
         if module_spec is None or module_spec.loader is None:
             raise ImportError(f"no handler module at {path}")
         module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
+        with running_as(self.spec.name):
+            module_spec.loader.exec_module(module)
         return module

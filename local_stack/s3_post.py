@@ -32,7 +32,8 @@ def is_post_upload(received: Received) -> bool:
     return received.method == "POST" and received.s3 and content_type.startswith("multipart/form-data")
 
 
-def check_post(received: Received, known: Mapping[str, Credentials]) -> None:
+def check_post(received: Received, known: Mapping[str, Credentials]) -> tuple[Credentials, dict[str, str]]:
+    """Who signed the POST's policy, and the form's fields (names in lower case)."""
     fields, size, file_digests = _form(received)
     if "policy" not in fields and "x-amz-signature" not in fields and "signature" not in fields:
         raise Refused.anonymous(s3=True)  # the bucket is private: an anonymous POST stores nothing
@@ -83,6 +84,7 @@ def check_post(received: Received, known: Mapping[str, Credentials]) -> None:
             )
     declared = [(name, fields[f"x-amz-checksum-{name}"]) for name in file_digests]
     mismatched_checksum(declared, file_digests)
+    return credentials, fields
 
 
 def _form(received: Received) -> tuple[dict[str, str], int, dict[str, bytes]]:

@@ -92,8 +92,8 @@ def known_credentials(
     return credentials
 
 
-def check_header_signed(received: Received, known: Mapping[str, Credentials]) -> None:
-    """`Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`."""
+def check_header_signed(received: Received, known: Mapping[str, Credentials]) -> Credentials:
+    """`Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`; who signed it."""
     s3 = received.s3
     authorization = received.header("authorization") or ""
     algorithm, _, rest = authorization.partition(" ")
@@ -114,10 +114,12 @@ def check_header_signed(received: Received, known: Mapping[str, Credentials]) ->
     _compare(received, credentials, scope, signer_class, signed, timestamp, fields["Signature"], body)
     if s3:
         check_s3_body(received)
+    return credentials
 
 
-def check_query_signed(received: Received, known: Mapping[str, Credentials]) -> None:
-    """A presigned URL: `X-Amz-Algorithm`, `X-Amz-Credential`, ... and `X-Amz-Signature` in the query."""
+def check_query_signed(received: Received, known: Mapping[str, Credentials]) -> Credentials:
+    """A presigned URL: `X-Amz-Algorithm`, `X-Amz-Credential`, ... and `X-Amz-Signature` in the query;
+    who signed it."""
     s3 = received.s3
     params = {name: received.param(name) for name in (*QUERY_PARAMETERS, "X-Amz-Expires")}
     if any(value is None for value in params.values()):
@@ -163,6 +165,7 @@ def check_query_signed(received: Received, known: Mapping[str, Credentials]) -> 
         )
     if s3:
         check_s3_body(received)
+    return credentials
 
 
 def check_s3_body(received: Received) -> None:

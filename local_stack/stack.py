@@ -21,9 +21,11 @@ from local_stack.credentials import FUNCTIONS, TOOLS
 from local_stack.emulator import Emulator
 from local_stack.functions import LAYER_PATHS, FunctionSpec, LambdaFunction, function_specs
 from local_stack.gateway import BoundRoute, Gateway, JwtAuthorizer
+from local_stack.iam.acting import calls_sign_as_their_function
+from local_stack.iam.deployed import bucket_policies, deployed_roles
 from local_stack.powertools_fixes import logger_keys_per_thread, route_state_per_thread
 from local_stack.provision import Provisioned, Provisioner
-from local_stack.template import ROOT, Resolver, load_template
+from local_stack.template import ROOT, TEMPLATE_PATH, Resolver, load_template
 from local_stack.video_double import VideoDouble
 from local_stack.workers import QueuePoller, Schedule, rate_seconds
 
@@ -99,8 +101,8 @@ class LocalStack:
     mends: ExitStack = field(default_factory=ExitStack)
 
     def start(self) -> dict[str, Any]:
-        for each in (route_state_per_thread, logger_keys_per_thread):  # functions run as threads here
-            self.mends.enter_context(each.held())
+        for each in (route_state_per_thread, logger_keys_per_thread, calls_sign_as_their_function):
+            self.mends.enter_context(each.held())  # functions run as threads here, each with its own role
         self.emulator = Emulator(self.host, self.aws_port)
         with listening_on(self.aws_port, "AWS_PORT"):
             self.emulator.start()
@@ -111,7 +113,7 @@ class LocalStack:
             AWS_DEFAULT_REGION=self.region,
             AWS_REGION=self.region,
         )
-        template = load_template()
+        template = load_template(template_path())
         forwarding = self._forward_to_video_double(video_platform)
         cors = self._allow_demo_origin(template)
         parameters = Resolver.parameter_values(template, {**forwarding, **self.parameter_overrides, **cors})
@@ -119,6 +121,9 @@ class LocalStack:
         provisioner.resolver.check_rules()  # before anything is made, as CloudFormation does
         resources = provisioner.provision_all()
         functions = function_specs(template, provisioner.resolver)
+        if self.emulator.strict:  # from now on each function's calls are judged by its own role
+            roles = deployed_roles(template, provisioner.resolver, self.region, self.stack_name)
+            self.emulator.guard.adopt(roles, bucket_policies(template, provisioner.resolver), self.region)
         environment = self._export_environment([spec.environment for spec in functions.values()])
         for path in LAYER_PATHS:  # what Lambda mounts at /opt/python
             if str(path) not in sys.path:
@@ -191,6 +196,7 @@ class LocalStack:
         if self.video is not None:
             self.video.stop()
         if self.emulator is not None:
+            self.emulator.guard.usage.report_at_stop()
             self.emulator.stop()
         self.mends.close()
 
@@ -319,6 +325,12 @@ def invoke_once(stack_file: Path, function: str, event: dict[str, Any]) -> Any:
     for path in LAYER_PATHS:
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
-    resource = load_template()["Resources"][function]["Properties"]
+    resource = load_template(template_path())["Resources"][function]["Properties"]
     spec = FunctionSpec(function, ROOT / resource["CodeUri"], resource["Handler"], 900, 512, {})
-    return LambdaFunction(spec).invoke(event)
+    with calls_sign_as_their_function.held():  # its calls signed with its role's credentials
+        return LambdaFunction(spec).invoke(event)
+
+
+def template_path() -> Path:
+    """template.yaml, or the copy `TEMPLATE_FILE` names (a test's, e.g. one permission less)."""
+    return Path(os.environ.get("TEMPLATE_FILE") or TEMPLATE_PATH)

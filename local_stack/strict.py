@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from local_stack.credentials import KNOWN, Credentials
+from local_stack.iam.guard import RoleGuard
 from local_stack.received import Received, Refused
 from local_stack.s3_post import check_post, is_post_upload
 from local_stack.sigv4 import (
@@ -82,13 +84,19 @@ def strict_from_environment() -> bool:
     return os.environ.get("STRICT", "1").strip() != "0"
 
 
-def refusing(app: WsgiApp, known: Mapping[str, Credentials] = KNOWN) -> WsgiApp:
-    """`app` behind the checks AWS makes: what fails one is answered here, in the service's words."""
+def refusing(
+    app: WsgiApp, known: Mapping[str, Credentials] = KNOWN, guard: RoleGuard | None = None
+) -> WsgiApp:
+    """`app` behind the checks AWS makes: what fails one is answered here, in the service's words.
+    With a `guard`, the credentials of the roles it adopts are known too, and each call is judged by its
+    signer's role (local_stack/iam/guard.py)."""
+    if guard is not None:
+        known = ChainMap(guard.known, dict(known))
 
     def strict(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         received = Received(environ)
         try:
-            judge(received, known)
+            judge(received, known, guard)
         except Refused as refused:
             received.drain()
             # One line in the stack's log: what AWS refused is what a developer needs to see.
@@ -100,20 +108,25 @@ def refusing(app: WsgiApp, known: Mapping[str, Credentials] = KNOWN) -> WsgiApp:
     return strict
 
 
-def judge(received: Received, known: Mapping[str, Credentials]) -> None:
+def judge(received: Received, known: Mapping[str, Credentials], guard: RoleGuard | None = None) -> None:
     """Returns if AWS would let the request through to the service; raises `Refused` if not."""
     if received.method == "OPTIONS":
         return  # CORS preflights carry no credentials, even to a presigned URL (moto's flask-cors answers)
+    form = None
     if received.header("authorization") is not None:
-        check_header_signed(received, known)
+        signer = check_header_signed(received, known)
     elif received.has_param(*QUERY_PARAMETERS):
-        check_query_signed(received, known)
+        signer = check_query_signed(received, known)
     elif received.has_param(*SIGV2_QUERY_PARAMETERS):
         raise Refused.unsupported_signature(received.s3)
     elif is_post_upload(received):
-        check_post(received, known)
-    elif not served_unsigned(received):
+        signer, form = check_post(received, known)
+    elif served_unsigned(received):
+        return
+    else:
         raise Refused.anonymous(received.s3)
+    if guard is not None:
+        guard.judge(received, signer, form)
 
 
 def served_unsigned(received: Received) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 
 from local_stack.functions import LambdaFunction
+from local_stack.iam.acting import running_as
 
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -98,6 +99,11 @@ class QueuePoller(threading.Thread):
                 time.sleep(1)
 
     def poll_once(self, wait_seconds: int = 0) -> int:
+        """One batch; Lambda's pollers receive and delete with the function's role, as this does."""
+        with running_as(self.function.spec.name):
+            return self._poll(wait_seconds)
+
+    def _poll(self, wait_seconds: int) -> int:
         messages = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.batch_size,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,8 +23,11 @@ import requests
 from botocore import UNSIGNED
 from botocore.config import Config
 
-from local_stack.credentials import FUNCTIONS, Credentials
+from local_stack.credentials import TOOLS, Credentials
 from local_stack.functions import FunctionSpec, LambdaFunction
+from local_stack.iam.acting import calls_sign_as_their_function
+from local_stack.iam.guard import STANDS_FOR_TAG
+from local_stack.iam.usage import merged
 from local_stack.powertools_fixes import logger_keys_per_thread, route_state_per_thread
 from local_stack.template import load_template
 from tests.isolation import ProcessState, clear_process_caches
@@ -35,6 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "upload-tokens")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "UploadTokens")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+#: Where each local stack of the run writes which grants of the roles its calls used (local_stack/iam/
+#: usage.py); the run's summary adds them up (`pytest_terminal_summary`).
+IAM_USAGE_DIR = ROOT / ".local" / "iam-usage"
+os.environ.setdefault("IAM_USAGE_DIR", str(IAM_USAGE_DIR))
 #: Small limits so tests can reach them; every test signs in as users of its own.
 TEST_PARAMETERS = (
     "MaxActiveTokensPerUser=5 RateLimitPerMinute=40 TokenTtlDefaultSeconds=3600 TokenTtlMaxSeconds=86400 "
@@ -42,6 +50,25 @@ TEST_PARAMETERS = (
     "CleanupGraceSeconds=0 CleanupSchedule='rate(1 day)' CleanupBatchSize=50 ForwardChunkBytes=5242880"
 )
 PASSWORD = "Test-password-123"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the run's own process: last run's records go
+        shutil.rmtree(IAM_USAGE_DIR, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Least privilege: the template's grants no call of this run used, and the calls refused."""
+    records = sorted(IAM_USAGE_DIR.glob("iam-usage-*.json")) if not hasattr(config, "workerinput") else []
+    if not records:
+        return
+    usage = merged(records)
+    write = terminalreporter.write_line
+    write(f"IAM (local_stack/iam): {usage['used']} grants used by {len(records)} stacks' calls")
+    for grant in usage["unused"]:
+        write(f"  granted, never used: {grant}")
+    for call, count in sorted(usage["denied"].items()):
+        write(f"  refused {count}x: {call}")
 
 
 @dataclass
@@ -249,19 +276,27 @@ def lambda_env(stack: Stack) -> Iterator[dict[str, str]]:
     s3 = stack.client("s3")
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})  # as template.yaml
+    # Judged as the template's bucket: the functions' roles allow it what they allow that one.
+    s3.put_bucket_tagging(
+        Bucket=bucket, Tagging={"TagSet": [{"Key": STANDS_FOR_TAG, "Value": stack.info["bucketName"]}]}
+    )
     os.environ.update(
         stack.info["functionEnvironment"],
         BUCKET_NAME=bucket,
         AWS_ENDPOINT_URL=stack.info["awsEndpoint"],
         AWS_DEFAULT_REGION=stack.info["region"],
-        **FUNCTIONS.environment(),  # the functions' credentials, as the local stack gives them
+        # Calls made inside an invocation are signed as that function's role and judged by it
+        # (local_stack/iam); the tests' own calls of the layer outside one (setting records up, reading
+        # them back) are the tools', as the tests' other checks are.
+        **TOOLS.environment(),
         POWERTOOLS_TRACE_DISABLED="true",
     )
-    clear_process_caches()
-    yield dict(os.environ)
-    os.environ.clear()
-    os.environ.update(saved)
-    clear_process_caches()
+    with calls_sign_as_their_function.held():  # each invocation's calls signed with its function's role
+        clear_process_caches()
+        yield dict(os.environ)
+        os.environ.clear()
+        os.environ.update(saved)
+        clear_process_caches()
 
 
 @pytest.fixture(scope="session")

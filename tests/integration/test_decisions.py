@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from local_stack.iam.acting import running_as
 from tests.conftest import Published
 from tests.integration.conftest import clean_up_all
 from tests.integration.test_processing import CLIP, notification_message, seed_upload, sqs_event
@@ -37,9 +38,10 @@ def seed(owner: str, content: bytes = CLIP) -> tuple[TokenRecord, UploadRecord]:
 
 
 @contextmanager
-def at_call(service: str, operation: str, action: Callable[[], object]) -> Iterator[None]:
-    """Run `action` once, just before the first `operation` call to `service` goes out (by any of the
-    layer's clients of it: S3's copies go through a client of their own)."""
+def at_call(service: str, operation: str, action: Callable[[], object], by: str) -> Iterator[None]:
+    """Run `action` once, as the function `by` (its calls judged by that function's role), just before
+    the first `operation` call to `service` goes out (by any of the layer's clients of it: S3's copies
+    go through a client of their own)."""
     clients = [aws.client(service), *([aws.copy_client()] if service == "s3" else [])]
     event = f"before-call.{clients[0].meta.service_model.service_id.hyphenize()}.{operation}"
     done = {"once": False}
@@ -47,7 +49,8 @@ def at_call(service: str, operation: str, action: Callable[[], object]) -> Itera
     def run(**_: Any) -> None:
         if not done["once"]:
             done["once"] = True
-            action()
+            with running_as(by):
+                action()
 
     for client in clients:
         client.meta.events.register(event, run)
@@ -83,7 +86,7 @@ def test_a_revoke_before_the_decision_rejects_and_moves_nothing(invoke: Invoke, 
     owner = f"race-{uuid.uuid4().hex[:8]}"
     token, upload = seed(owner)
 
-    with at_call("s3", "HeadObject", revoke(token)):
+    with at_call("s3", "HeadObject", revoke(token), by="RevokeTokenFunction"):
         result = invoke("ProcessUploadFunction", sqs_event(notification_message(upload, "r1")))
 
     assert result == {"batchItemFailures": []}
@@ -101,7 +104,7 @@ def test_a_revoke_at_the_move_keeps_what_was_accepted(invoke: Invoke, published:
     owner = f"race-{uuid.uuid4().hex[:8]}"
     token, upload = seed(owner)
 
-    with at_call("s3", "CopyObject", revoke(token)):
+    with at_call("s3", "CopyObject", revoke(token), by="RevokeTokenFunction"):
         result = invoke("ProcessUploadFunction", sqs_event(notification_message(upload, "r2")))
 
     assert result == {"batchItemFailures": []}
@@ -118,7 +121,9 @@ def test_the_cleanup_at_the_move_keeps_what_was_accepted(invoke: Invoke, publish
     later = datetime.now(UTC) + timedelta(days=1)  # the token and the target long expired by then
     repo, storage = default_repository(), default_storage()
 
-    with at_call("s3", "CopyObject", lambda: clean_up_all(repo, storage, get_settings(), later)):
+    with at_call(
+        "s3", "CopyObject", lambda: clean_up_all(repo, storage, get_settings(), later), by="CleanupFunction"
+    ):
         result = invoke("ProcessUploadFunction", sqs_event(notification_message(upload, "r3")))
 
     assert result == {"batchItemFailures": []}
@@ -138,7 +143,10 @@ def test_the_cleanup_before_the_decision_decides_what_landed_in_time_once(
     repo, storage = default_repository(), default_storage()
 
     with at_call(
-        "dynamodb", "TransactWriteItems", lambda: clean_up_all(repo, storage, get_settings(), later)
+        "dynamodb",
+        "TransactWriteItems",
+        lambda: clean_up_all(repo, storage, get_settings(), later),
+        by="CleanupFunction",
     ):
         result = invoke("ProcessUploadFunction", sqs_event(notification_message(upload, "r4")))
 
@@ -164,7 +172,7 @@ def test_an_overwrite_at_the_move_moves_the_bytes_that_were_checked(
             Bucket=storage.bucket, Key=upload.key, Body=b"other bytes", ContentType="video/mp4"
         )
 
-    with at_call("s3", "CopyObject", overwrite):
+    with at_call("s3", "CopyObject", overwrite, by="StartUploadFunction"):  # the POST it signed
         first = invoke("ProcessUploadFunction", sqs_event(notification_message(upload, "r5")))
     # the second object's own notification arrives too
     second = invoke("ProcessUploadFunction", sqs_event(notification_message(upload, "r6")))

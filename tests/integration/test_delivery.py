@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from local_stack.iam.acting import running_as
 from tests.conftest import Published
 from tests.integration.conftest import clean_up_all
 from tests.integration.test_decisions import at_call, media_of, seed
@@ -91,10 +92,12 @@ def counting(operation: str) -> Iterator[list[int]]:
 def accept(
     upload: UploadRecord, settings: Settings, time_left: Callable[[], float] = landing.no_limit
 ) -> None:
+    """What the processor does with the upload's notification, as the processor (its role)."""
     arrival = Arrival(default_storage().bucket, upload.key, datetime.now(UTC))
-    landing.process_arrival(
-        default_repository(), default_storage(), arrival, settings, datetime.now(UTC), time_left
-    )
+    with running_as("ProcessUploadFunction"):
+        landing.process_arrival(
+            default_repository(), default_storage(), arrival, settings, datetime.now(UTC), time_left
+        )
 
 
 def test_objects_land_tagged_as_landing(lambda_env: dict[str, str]) -> None:
@@ -203,7 +206,7 @@ def test_a_copy_in_parts_keeps_exactly_the_checked_bytes(in_parts: Settings) -> 
             Bucket=storage.bucket, Key=upload.key, Body=b"other", ContentType="video/mp4"
         )
 
-    with at_call("s3", "UploadPartCopy", overwrite):
+    with at_call("s3", "UploadPartCopy", overwrite, by="StartUploadFunction"):
         accept(upload, in_parts)
 
     decided = default_repository().get_upload(upload.upload_id)

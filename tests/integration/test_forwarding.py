@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDE
 from aws_lambda_powertools.utilities.parameters.secrets import SecretsProvider
 from botocore.exceptions import ClientError
 
+from local_stack.iam.guard import STANDS_FOR_TAG
 from local_stack.workers import sqs_event
 from tests.conftest import Published, Stack, User, aws_response
 from tests.integration.test_processing import CLIP, seed_upload
@@ -333,7 +334,7 @@ def test_nothing_secret_is_logged_while_forwarding(
 
 
 def test_the_handler_returns_a_rate_limited_message_when_api_video_said(
-    double: Double, monkeypatch: pytest.MonkeyPatch
+    double: Double, monkeypatch: pytest.MonkeyPatch, stack: Stack
 ) -> None:
     """forward-upload itself, on a real message of a queue of its own: a 429 asking for longer than
     the invocation has left gives the lease back and sets the message's visibility to that wait
@@ -343,7 +344,9 @@ def test_the_handler_returns_a_rate_limited_message_when_api_video_said(
 
     sqs = boto3.client("sqs")
     queue = sqs.create_queue(
-        QueueName=f"forward-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "5400"}
+        QueueName=f"forward-{uuid.uuid4().hex[:8]}",
+        Attributes={"VisibilityTimeout": "5400"},
+        tags={STANDS_FOR_TAG: stack.info["forwardQueueUrl"].rsplit("/", 1)[1]},  # the forwarder's role's
     )
     monkeypatch.setenv("FORWARD_QUEUE_URL", queue["QueueUrl"])
     get_settings.cache_clear()

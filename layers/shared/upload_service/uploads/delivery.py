@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -102,6 +103,9 @@ def copy_whole(storage: Storage, checked: StoredObject, destination: str) -> boo
                 CopySourceIfMatch=f'"{checked.etag}"',
                 Bucket=storage.bucket,
                 Key=destination,
+                # The landing stage's tags stay behind (a multipart copy copies none either): copying
+                # them would need s3:GetObjectVersionTagging on the source and s3:PutObjectTagging here.
+                TaggingDirective="REPLACE",
             )
     except ClientError as exc:
         if exc.response["Error"]["Code"] in _GONE:
@@ -131,7 +135,12 @@ def _copy_in_parts(
     missing = {number: span for number, span in plan.ranges().items() if number not in held}
     copy = _PartCopier(storage, checked, upload.media_key, copy_id, time_left)
     with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-        for part in pool.map(lambda item: copy(item[0], *item[1]), missing.items()):
+        # Each copy runs in the invocation's context (contextvars), as code in the handler's own thread.
+        copies = [
+            pool.submit(contextvars.copy_context().run, copy, number, first, last)
+            for number, (first, last) in missing.items()
+        ]
+        for part in (each.result() for each in copies):
             if part is _GONE_SOURCE:
                 return False
             if isinstance(part, StoredPart):
