@@ -29,6 +29,7 @@ from local_stack.received import Received, Refused
 
 STANDS_FOR_TAG = "local-stack:stands-for"
 _S3 = "arn:aws:s3:::"
+_READ = "s3:GetObject"  # of the current version: a GetObject or HeadObject without a versionId
 
 
 class RoleGuard:
@@ -50,7 +51,9 @@ class RoleGuard:
         self, roles: Mapping[str, Role], bucket_policies: Mapping[str, dict[str, Any]], region: str
     ) -> None:
         """From now on, judge each call by the role of the function that signed it."""
-        self._simulator = self._simulator or PolicySimulator()
+        if self._simulator is None:
+            self._simulator = PolicySimulator()
+            self._simulator.start()  # node, now rather than at the first call
         self.bucket_policies = dict(bucket_policies)
         self.region = region
         self.usage.adopt(roles.values())
@@ -77,13 +80,31 @@ class RoleGuard:
                 received, f"the local stack cannot tell which IAM actions this call needs: {unjudged}"
             ) from None
         for authorization in needed:
-            deployed = self._as_deployed(authorization)
-            decision = self._simulator.decide(
-                role.session_arn, deployed, role.policies, self._resource_policy(deployed.resource)
-            )
-            self.usage.record(role, deployed, decision.allowed)
-            if not decision.allowed:
-                raise _denied(received, decision.message)
+            self._require(received, role, authorization)
+        if received.s3 and received.method in ("GET", "HEAD") and [each.action for each in needed] == [_READ]:
+            self._missing_keys_are_listed(received, role, needed[0])
+
+    def _require(self, received: Received, role: Role, authorization: Authorization) -> None:
+        assert self._simulator is not None
+        deployed = self._as_deployed(authorization)
+        decision = self._simulator.decide(
+            role.session_arn, deployed, role.policies, self._resource_policy(deployed.resource)
+        )
+        self.usage.record(role, deployed, decision.allowed)
+        if not decision.allowed:
+            raise _denied(received, decision.message)
+
+    def _missing_keys_are_listed(self, received: Received, role: Role, read: Authorization) -> None:
+        """S3 answers a GetObject or HeadObject of a key it does not hold with 404 only to whoever may
+        s3:ListBucket the bucket; to anyone else with 403 AccessDenied (it tells nothing of the keys)."""
+        bucket, _, key = read.resource[len(_S3) :].partition("/")
+        if _holds(bucket, key):
+            return
+        listing = Authorization("s3:ListBucket", f"{_S3}{bucket}", read.context)
+        try:
+            self._require(received, role, listing)
+        except Refused:
+            raise Refused(403, "AccessDenied", "Access Denied") from None
 
     def close(self) -> None:
         if self._simulator is not None:
@@ -132,6 +153,16 @@ def _tags(service: str, name: str, region: str) -> dict[str, str]:
         return dict(sqs_backends[ACCOUNT_ID][region].list_queue_tags(name).tags or {})
     except Exception:  # no such bucket or queue, or no tags: judged as itself
         return {}
+
+
+def _holds(bucket: str, key: str) -> bool:
+    """Whether the emulator holds the key's current version (a missing bucket: S3 says so itself)."""
+    from moto.s3.models import s3_backends
+
+    try:
+        return s3_backends[ACCOUNT_ID]["aws"].get_object(bucket, key) is not None
+    except Exception:
+        return True
 
 
 def _secret_arn(resource: str, region: str) -> str:

@@ -44,11 +44,13 @@ def test_the_forwarder_reads_media_and_one_secret_and_writes_only_upload_records
         "dynamodb:UpdateItem",
         "s3:GetObject",
         "s3:GetObjectVersion",
+        "s3:ListBucket",  # a missing key is a 404, not a 403 (tests/unit/test_iam_guard.py)
         "secretsmanager:GetSecretValue",
         "sqs:ChangeMessageVisibility",
         "events:PutEvents",
     }
     assert grants["s3:GetObject"] == "att:UploadsBucket.Arn/media/*"
+    assert grants["s3:ListBucket"] == "att:UploadsBucket.Arn"
     assert grants["secretsmanager:GetSecretValue"].endswith(":secret:upload-tokens/api-video-??????")
     variables = r.resolve(RESOURCES["ForwardUploadFunction"]["Properties"]["Environment"]["Variables"])
     assert (
