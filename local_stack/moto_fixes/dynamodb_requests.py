@@ -8,12 +8,13 @@ every retry as a new transaction: a create whose answer timed out on a busy mach
 counted twice against the owner's cap, and answered as refused (locally only).
 `transactions_honour_client_request_tokens` does as DynamoDB does.
 
-DynamoDB cancels a transaction that meets another one on the same items (TransactionConflict);
-the emulator runs DynamoDB requests one at a time, so that never happened locally and the code
-that handles it ran only on AWS. `transactions_may_conflict` cancels a share of transactions so,
+DynamoDB cancels a transaction that meets another one on the same items (TransactionConflict),
+and refuses a single write of an item a transaction is writing (TransactionConflictException); the
+emulator runs DynamoDB requests one at a time, so neither happened locally and the code that
+handles them ran only on AWS. `transactions_may_conflict` refuses a share of both so,
 `TRANSACTION_CONFLICT_RATE` (0 to 1, read when the emulator starts; 0 by default): the reliability
-suite runs the landing, the token cap and the forwarding leases through it. Each one cancelled is
-a line in the log (`injected TransactionConflict`).
+suite runs the landing, the token cap and the forwarding leases through it. Each one refused is a
+line in the log (`injected TransactionConflict`, with the operation for a single write).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import random
 import sys
 import threading
 import time
+from collections import OrderedDict
 from contextlib import ExitStack
 from typing import Any
 
@@ -86,21 +88,79 @@ def conflict_rate() -> float:
     return rate
 
 
+class TransactionConflictException(DynamodbException):
+    """DynamoDB's answer to a single write of an item a transaction is writing."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "com.amazonaws.dynamodb.v20120810#TransactionConflictException",
+            message="Transaction is ongoing for the item",
+        )
+
+
+#: Items transactions wrote, the latest this many: a single write of one of them may meet a transaction.
+TRANSACTED_ITEMS = 100_000
+#: Where the draws deciding which calls conflict come from (a test scripts them).
+new_chance = random.Random
+
+
 @mend
 def transactions_may_conflict(undo: ExitStack) -> None:
-    """A share of TransactWriteItems calls (`conflict_rate()`) are cancelled before they write, as
-    DynamoDB cancels one that meets another transaction: TransactionConflict on its first item."""
+    """A share (`conflict_rate()`) of TransactWriteItems calls are cancelled before they write, as
+    DynamoDB cancels one that meets another transaction: TransactionConflict on its first item. So is
+    that share of single writes (PutItem, UpdateItem, DeleteItem) of an item transactions also write
+    (TransactionConflictException, which botocore does not retry), as DynamoDB refuses a write of an
+    item while a transaction holds it. At a rate of 0 every call goes through as before."""
     rate = conflict_rate()
     original = DynamoHandler.transact_write_items
-    chance = random.Random()  # noqa: S311 - which calls conflict, not a secret
+    chance = new_chance()  # which calls conflict, not a secret
+    transacted: OrderedDict[str, None] = OrderedDict()
+    lock = threading.Lock()
+
+    def key_of(handler: DynamoHandler, table: str, item: dict[str, Any], key: dict[str, Any] | None) -> str:
+        if key is None:  # a Put: the key attributes of its item
+            found = handler.dynamodb_backend.get_table(table)
+            names = [found.hash_key_attr, *([found.range_key_attr] if found.range_key_attr else [])]
+            key = {name: item.get(name) for name in names}
+        return json.dumps([table, key], sort_keys=True)
 
     @functools.wraps(original)
     def transact_write_items(self: DynamoHandler) -> Any:
-        if rate and chance.random() < rate:
-            items = self.body.get("TransactItems", [])
+        if not rate:
+            return original(self)
+        items = self.body.get("TransactItems", [])
+        if chance.random() < rate:
             print("emulator: injected TransactionConflict", file=sys.stderr, flush=True)
             reasons = [("TransactionConflict", "Transaction is ongoing for the item", None)]
             raise TransactionCanceledException(reasons + [(None, None, None)] * (len(items) - 1))
-        return original(self)
+        result = original(self)
+        written = [next(iter(entry.values())) for entry in items]
+        keys = [key_of(self, each["TableName"], each.get("Item", {}), each.get("Key")) for each in written]
+        with lock:
+            for key in keys:
+                transacted[key] = None
+                transacted.move_to_end(key)
+            while len(transacted) > TRANSACTED_ITEMS:
+                transacted.popitem(last=False)
+        return result
+
+    def single(name: str) -> Any:
+        write = getattr(DynamoHandler, name)
+
+        @functools.wraps(write)
+        def conflicting(self: DynamoHandler) -> Any:
+            if not rate:
+                return write(self)
+            key = key_of(self, self.body["TableName"], self.body.get("Item", {}), self.body.get("Key"))
+            with lock:
+                held = key in transacted
+            if held and chance.random() < rate:
+                print(f"emulator: injected TransactionConflict ({name})", file=sys.stderr, flush=True)
+                raise TransactionConflictException()
+            return write(self)
+
+        return conflicting
 
     replace(undo, DynamoHandler, "transact_write_items", transact_write_items)
+    for name in ("put_item", "update_item", "delete_item"):
+        replace(undo, DynamoHandler, name, single(name))

@@ -22,9 +22,10 @@ from tests.e2e.test_uploads import CLIP, NOT_A_VIDEO, send, start
 from tests.waiting import PATIENCE, eventually
 
 ALLOWANCE = 50
+CAP = 20
 PARAMETERS = (
     f"UploadsPerToken={ALLOWANCE} UploadAttemptsPerToken=5000 UploadRateLimitPerMinute=100000 "
-    "RateLimitPerMinute=100000 MaxActiveTokensPerUser=20 MaxUploadBytes=1048576 "
+    f"RateLimitPerMinute=100000 MaxActiveTokensPerUser={CAP} MaxUploadBytes=1048576 "
     "UploadTargetTtlSeconds=900 CleanupGraceSeconds=0 CleanupSchedule='rate(1 day)'"
 )
 
@@ -40,8 +41,11 @@ def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield started
 
 
-def conflicts_injected(stack: Stack) -> int:
-    return stack.log.read_text().count("injected TransactionConflict")
+def conflicts_injected(stack: Stack, single: bool = False) -> int:
+    """Conflicts the emulator injected so far: all, or those of single writes (a lease's, a claim's)."""
+    return stack.log.read_text().count(
+        "injected TransactionConflict (" if single else "injected TransactionConflict"
+    )
 
 
 def start_served(stack: Stack, token: str, name: str, wait_for_a_slot: bool = False) -> requests.Response:
@@ -131,7 +135,49 @@ def test_fifty_uploads_of_one_token_landing_at_once_are_all_accepted(own_stack: 
     assert sorted(e["detail"]["uploadId"] for e in accepted) == sorted(contents)
     assert {e["detail-type"] for e in accepted} == {"Upload Accepted"}
     assert token not in json.dumps(accepted)
+    # and each forwarded once, to a video of its own, though the leases' writes met conflicts too
+    forwarded = eventually(
+        lambda: view(own_stack, user, token)["uploads"],
+        lambda uploads: all((u.get("forwarding") or {}).get("status") == "FORWARDED" for u in uploads),
+        what="every upload forwarded",
+        timeout=3 * PATIENCE,
+    )
+    assert len({u["forwarding"]["videoId"] for u in forwarded}) == ALLOWANCE
+    assert {u["forwarding"]["bytesSent"] for u in forwarded} == {len(CLIP)}
     assert conflicts_injected(own_stack) > conflicts_before  # the conflict paths did run
+    assert conflicts_injected(own_stack, single=True) > 0
+
+
+def test_creates_racing_at_the_cap_while_transactions_conflict_let_exactly_the_cap_through(
+    own_stack: Stack,
+) -> None:
+    """Forty creates of one user at once, against a cap of twenty, with a fifth of the transactions
+    cancelled as conflicting: twenty tokens, twenty refusals, nothing stored past the cap."""
+    conflicts_before = conflicts_injected(own_stack)
+    user = new_user(own_stack)
+
+    def create(_: int) -> requests.Response:
+        return eventually(  # a client retries a 503 (a transaction that kept conflicting)
+            lambda: requests.post(
+                f"{own_stack.api}/upload-tokens", json={"ttl": 600}, headers=user.headers(), timeout=60
+            ),
+            lambda answer: answer.status_code != 503,
+            what="POST /upload-tokens served",
+        )
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = Counter(answer.status_code for answer in pool.map(create, range(2 * CAP)))
+
+    assert statuses == {200: CAP, 403: CAP}, statuses
+    listed = own_stack.client("dynamodb").query(
+        TableName=own_stack.info["tableName"],
+        IndexName="ByOwnerCreated",
+        KeyConditionExpression="activeOwner = :u",
+        ExpressionAttributeValues={":u": {"S": user.sub}},
+        Select="COUNT",
+    )
+    assert listed["Count"] == CAP
+    assert conflicts_injected(own_stack) > conflicts_before
 
 
 def resident_megabytes(pid: int) -> float:

@@ -5,7 +5,7 @@ whose answer timed out, and the first call may have been applied."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -123,3 +123,65 @@ def test_the_layer_retries_conflicts_then_answers_503(
     with pytest.raises(ServiceUnavailable):
         Table(TABLE, conflicting)._transact(add_one(cap=5))
     assert len(calls) == CONFLICT_ATTEMPTS
+
+
+class _Scripted:
+    """`random.Random` for the conflict mend: the draws a test scripts, then never a conflict."""
+
+    def __init__(self, draws: list[float]) -> None:
+        self.draws = draws
+
+    def random(self) -> float:
+        return self.draws.pop(0) if self.draws else 1.0
+
+
+@contextmanager
+def scripted_conflicts(monkeypatch: pytest.MonkeyPatch, draws: list[float]) -> Iterator[Any]:
+    """An emulator at a conflict rate of 0.5 whose draws are `draws` (below 0.5: a conflict)."""
+    from local_stack.moto_fixes import dynamodb_requests
+
+    monkeypatch.setenv("TRANSACTION_CONFLICT_RATE", "0.5")
+    monkeypatch.setattr(dynamodb_requests, "new_chance", lambda: _Scripted(draws))
+    with table_served() as client:
+        yield client
+
+
+def test_a_single_write_of_an_item_a_transaction_writes_may_conflict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB refuses a PutItem/UpdateItem/DeleteItem of an item a transaction holds
+    (TransactionConflictException); an item no transaction writes never meets one."""
+    # draws: the transaction goes through, then the two single writes of its item conflict
+    with scripted_conflicts(monkeypatch, [0.9, 0.1, 0.1]) as client:
+        client.transact_write_items(TransactItems=add_one(cap=5))
+        writes: list[Callable[[], Any]] = [
+            lambda: client.update_item(
+                TableName=TABLE,
+                Key={"PK": {"S": "counter"}},
+                UpdateExpression="SET m = :m",
+                ExpressionAttributeValues={":m": {"N": "1"}},
+            ),
+            lambda: client.delete_item(TableName=TABLE, Key={"PK": {"S": "counter"}}),
+        ]
+        for write in writes:
+            with pytest.raises(ClientError) as refused:
+                write()
+            assert refused.value.response["Error"]["Code"] == "TransactionConflictException"
+        assert count(client) == 1  # neither wrote
+        client.put_item(TableName=TABLE, Item={"PK": {"S": "elsewhere"}})  # never in a transaction
+
+
+def test_the_layer_retries_a_single_writes_conflict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Table._update_item retries TransactionConflictException (botocore does not), then writes."""
+    from upload_service.data.table import Table
+
+    with scripted_conflicts(monkeypatch, [0.9, 0.1, 0.1]) as client:
+        client.transact_write_items(TransactItems=add_one(cap=5))
+        calls: list[str] = []
+        client.meta.events.register("before-call.dynamodb.UpdateItem", lambda **_: calls.append("x"))
+
+        Table(TABLE, client)._update_item(
+            Key={"PK": {"S": "counter"}},
+            UpdateExpression="ADD n :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+
+        assert len(calls) == 3 and count(client) == 2

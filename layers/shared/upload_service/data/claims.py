@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from upload_service.core import aws
 from upload_service.core.records import UploadRecord
 from upload_service.data.items import (
     upload_key,
@@ -23,9 +22,6 @@ class EventClaims(Table):
 
     def release_event(self, upload: UploadRecord) -> None:
         """Give the claim back when publishing failed, so a retry publishes."""
-        with aws.unavailable_when_throttled():
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=upload_key(upload.token_ref, upload.upload_id),
-                UpdateExpression="REMOVE eventSent",
-            )
+        self._update_item(
+            Key=upload_key(upload.token_ref, upload.upload_id), UpdateExpression="REMOVE eventSent"
+        )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from upload_service.core import aws
 from upload_service.core.records import Forwarding, ForwardingStatus, UploadStatus
 from upload_service.data.items import _from_item, _to_item, forwarding_from_values, upload_key
 from upload_service.data.table import Table
@@ -139,12 +138,7 @@ class ForwardingStore(Table):
         return True
 
     def release_outcome_event(self, ref: str, upload_id: str) -> None:
-        with aws.unavailable_when_throttled():
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=upload_key(ref, upload_id),
-                UpdateExpression="REMOVE fwdEventSent",
-            )
+        self._update_item(Key=upload_key(ref, upload_id), UpdateExpression="REMOVE fwdEventSent")
 
     def _update(
         self,

@@ -1,5 +1,5 @@
-"""One table, its client and the three ways we touch it: a consistent read, a lazy Query, a
-transaction (with DynamoDB's refusals told apart)."""
+"""One table, its client and the ways we touch it: a consistent read, a lazy Query, an update, a
+transaction (with DynamoDB's refusals told apart, and its conflicts retried)."""
 
 from __future__ import annotations
 
@@ -47,14 +47,29 @@ class Table:
         """One conditional UpdateItem: the answer's `Attributes` (empty without ReturnValues), or None
         when DynamoDB refused its condition."""
         try:
-            with aws.unavailable_when_throttled():
-                response = self.client.update_item(TableName=self.table_name, **params)
+            response = self._update_item(**params)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None
             raise
         attributes: dict[str, Any] = response.get("Attributes", {})
         return attributes
+
+    def _update_item(self, **params: Any) -> dict[str, Any]:
+        """UpdateItem. DynamoDB refuses a write of an item a transaction is writing at that moment
+        (TransactionConflictException, which botocore does not retry): retried here with jittered
+        backoff, as a transaction's conflicts are, then a 503."""
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                with aws.unavailable_when_throttled():
+                    return dict(self.client.update_item(TableName=self.table_name, **params))
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionConflictException":
+                    raise
+                if attempt == CONFLICT_ATTEMPTS - 1:
+                    raise ServiceUnavailable(retry_after=aws.RETRY_AFTER_SECONDS) from exc
+                _back_off(attempt)
+        raise AssertionError("unreachable")
 
     def _query_items(
         self, params: dict[str, Any], take: int | None, page_size: int = 1000
@@ -93,7 +108,12 @@ class Table:
                     raise TransactionRefused(reasons) from exc
                 if "TransactionConflict" not in reasons or attempt == CONFLICT_ATTEMPTS - 1:
                     raise ServiceUnavailable(retry_after=aws.RETRY_AFTER_SECONDS) from exc
-                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311
+                _back_off(attempt)
+
+
+def _back_off(attempt: int) -> None:
+    """Full jitter, 50 ms doubling: a conflict lasts as long as the other transaction, milliseconds."""
+    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311
 
 
 @cache
