@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import Stack, User
 from tests.e2e.conftest import EventLog
-from tests.e2e.test_uploads import decided, keys, send, start
+from tests.e2e.test_uploads import decided, delivered, keys, send, start
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "content"
 IMPOSTORS = {
@@ -62,6 +62,6 @@ def test_a_real_file_is_accepted_and_shows_what_it_was_found_to_be(
     upload = decided(stack, user, token, target["uploadId"])
 
     assert (upload["status"], upload["reason"], upload["detectedType"]) == ("ACCEPTED", None, detected)
-    assert keys(stack, f"media/{user.sub}/{target['uploadId']}/") == [
+    assert delivered(stack, f"media/{user.sub}/{target['uploadId']}/") == [
         f"media/{user.sub}/{target['uploadId']}/{name}"
     ]

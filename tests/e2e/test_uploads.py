@@ -78,6 +78,11 @@ def keys(stack: Stack, prefix: str) -> list[str]:
     return [item["Key"] for item in listing.get("Contents", [])]
 
 
+def delivered(stack: Stack, prefix: str) -> list[str]:
+    """The keys under `prefix` once an accepted upload's delivery (after its decision) put one there."""
+    return eventually(lambda: keys(stack, prefix), bool, what=f"a delivery under {prefix}")
+
+
 def test_accepted_upload_end_to_end(
     stack: Stack, user: User, token_of: Callable[..., str], event_log: EventLog
 ) -> None:
@@ -99,8 +104,8 @@ def test_accepted_upload_end_to_end(
     assert upload["fileName"] == "My Holiday (1).mp4"
     assert upload["token"]["status"] == "PARTIAL_UPLOAD"
     media = f"media/{user.sub}/{target['uploadId']}/My Holiday (1).mp4"
-    assert keys(stack, f"media/{user.sub}/") == [media]
-    assert keys(stack, f"uploads/{target['uploadId']}/") == []
+    assert delivered(stack, f"media/{user.sub}/") == [media]
+    eventually(lambda: keys(stack, f"uploads/{target['uploadId']}/"), lambda left: left == [], what="purged")
     body = stack.client("s3").get_object(Bucket=stack.info["bucketName"], Key=media)["Body"].read()
     assert body == CLIP
     events = event_log.about(target["uploadId"])
