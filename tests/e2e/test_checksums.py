@@ -250,8 +250,8 @@ def test_a_batch_signs_each_part_with_its_checksum(
 def test_parts_and_their_upload_must_agree_on_checksums(
     stack: Stack, user: User, token_of: Callable[..., str]
 ) -> None:
-    """S3 refuses a part without a checksum of an upload created with one, and one with a checksum of an
-    upload created without: the routes say so before S3 does."""
+    """S3 refuses a part without a checksum of an upload created with one (and, before S3 changed its
+    defaults in 2025, one with a SHA-256 of an upload created without): the routes say so first."""
     uppy = Companion(stack, token_of(user))
     with_sums = start_with_checksums(uppy)
     companion_problem(sign(uppy, with_sums, 1, None), 400, "checksumSha256")
