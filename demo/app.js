@@ -109,15 +109,64 @@ async function api(method, path, body, auth = true) {
 
 // 3. The uploader for a token: the plugin's options, as docs/large-uploads.md shows them, and the
 // token's rules as its restrictions.
+const shouldUseMultipart = (file) => file.size > MULTIPART_ABOVE;
+
 function useUploader(uppy, token) {
   const endpoint = `${state.config.apiUrl}/uploads/${encodeURIComponent(token)}`;
-  const shouldUseMultipart = (file) => file.size > MULTIPART_ABOVE;
   if (UPPY_MAJOR === "6") {
     uppy.use(AwsS3, { companionEndpoint: endpoint, shouldUseMultipart, limit: 4 });
     return `Uppy 6: multipart above ${MULTIPART_ABOVE / MiB} MiB, a file's parts one at a time, 4 files at once`;
   }
-  uppy.use(AwsS3, { endpoint, shouldUseMultipart, limit: 6 });
+  const signPart = (file, options) => signPartWithChecksum(endpoint, file, options);
+  uppy.use(AwsS3, { endpoint, shouldUseMultipart, limit: 6, ...(crypto.subtle ? { signPart } : {}) });
   return `Uppy 5: multipart above ${MULTIPART_ABOVE / MiB} MiB, up to 6 parts in flight`;
+}
+
+// Checksums (docs/http-api.md#checksums), computed here with Web Crypto (only in a secure context:
+// https, localhost or 127.0.0.1; elsewhere files go without). A small file's SHA-256 goes in its meta
+// (`checksumSha256`: Uppy sends it to `/s3/params` as `metadata[checksumSha256]`), and S3 refuses
+// other bytes. A multipart upload (Uppy 5) starts with `checksumAlgorithm: SHA256` and each part is
+// signed with its own SHA-256 (`signPart`, which Uppy hands the part's bytes); Uppy sends the answer's
+// `headers` with the part's PUT. Uppy 6's Companion client sends no headers with a part: its multipart
+// uploads go without.
+async function sha256Base64(blob) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await blob.arrayBuffer()));
+  return btoa(String.fromCharCode(...digest));
+}
+
+function showChecksum(fileName, what, checksum) {
+  const item = document.createElement("li");
+  item.dataset.fileName = fileName;
+  item.dataset.what = what;
+  item.dataset.checksum = checksum;
+  item.append(`${fileName}, ${what}: `, Object.assign(document.createElement("code"), { textContent: checksum }));
+  $("#checksums").append(item);
+  $("#checksums-step").hidden = false;
+}
+
+async function withChecksums(uppy, fileIDs) {
+  if (!crypto.subtle) return;
+  for (const id of fileIDs) {
+    const file = uppy.getFile(id);
+    if (!file || file.meta.checksumSha256 || file.meta.checksumAlgorithm) continue; // a retry: done
+    if (!shouldUseMultipart(file)) {
+      const checksum = await sha256Base64(file.data);
+      uppy.setFileMeta(id, { checksumSha256: checksum });
+      showChecksum(file.name, "whole file", checksum);
+    } else if (UPPY_MAJOR === "5") {
+      uppy.setFileMeta(id, { checksumAlgorithm: "SHA256" });
+    }
+  }
+}
+
+async function signPartWithChecksum(endpoint, file, { uploadId, key, partNumber, body, signal }) {
+  const checksum = await sha256Base64(body);
+  const query = new URLSearchParams({ key, checksumSha256: checksum });
+  const url = `${endpoint}/s3/multipart/${encodeURIComponent(uploadId)}/${partNumber}?${query}`;
+  const response = await fetch(url, { signal });
+  if (!response.ok) throw await problem(response);
+  showChecksum(file.name, `part ${partNumber}`, checksum);
+  return response.json(); // {url, expires, headers: {"x-amz-checksum-sha256": ...}}
 }
 
 function bytes(size) {
@@ -128,6 +177,8 @@ function startUppy(token, rules) {
   state.uppy?.destroy();
   state.files.clear();
   state.refusals = [];
+  $("#checksums").replaceChildren();
+  $("#checksums-step").hidden = true;
   const uppy = new Uppy({
     id: "demo",
     autoProceed: false,
@@ -153,6 +204,7 @@ function startUppy(token, rules) {
   // Uppy sends no file size of its own; in its meta, the routes take it as the declared size (a file
   // over the limit is refused before its first byte, and the page shows its size while it is sent).
   uppy.on("file-added", (file) => uppy.setFileMeta(file.id, { size: file.size }));
+  uppy.addPreProcessor((fileIDs) => withChecksums(uppy, fileIDs));
   uppy.on("restriction-failed", (file, error) => say(`${file?.name ?? "A file"}: ${error.message}`, true));
   uppy.on("upload-success", (file, response) => {
     // our key is uploads/<uploadId>/<name>: in the answer's `key` (Uppy 6), or its URL (Uppy 5)
@@ -236,6 +288,7 @@ function render(view) {
       cell(upload.status, "status"),
       cell(waiting, "reason"),
       forwardingCell,
+      cell(upload.checksumSha256, "checksum"),
     );
     return tr;
   });

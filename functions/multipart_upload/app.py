@@ -66,7 +66,14 @@ def rules(upload_token: str) -> Response[str]:
 
 @app.get(f"{PREFIX}/params")
 def params(upload_token: str) -> Response[str]:
-    names = ("filename", "type", "size", "metadata[size]")
+    names = (
+        "filename",
+        "type",
+        "size",
+        "metadata[size]",
+        "checksumSha256",
+        "metadata[checksumSha256]",
+    )
     query = {name: _query(name) for name in names if _query(name) is not None}
     file = validate(CompanionFile, query, context=settings)
     target = companion.presigned_post(
@@ -90,8 +97,9 @@ def start(upload_token: str) -> Response[str]:
 def sign_batch(upload_token: str, upload_id: str) -> Response[str]:
     numbers = companion.part_numbers(_query("partNumbers"))
     upload = _open(upload_id)
+    checksums = companion.part_checksums(_query("checksumSha256"), upload, len(numbers))
     return json_response(
-        companion.sign_parts(default_storage(), upload, numbers, settings, datetime.now(UTC))
+        companion.sign_parts(default_storage(), upload, numbers, settings, datetime.now(UTC), checksums)
     )
 
 
@@ -100,8 +108,9 @@ def sign_part(upload_token: str, upload_id: str, part_number: str) -> Response[s
     number = companion.part_number(part_number)
     upload = _open(upload_id)
     size = companion.part_size(_query("size"), upload)
+    [checksum] = companion.part_checksums(_query("checksumSha256"), upload, 1)
     return json_response(
-        companion.sign_part(default_storage(), upload, number, settings, datetime.now(UTC), size)
+        companion.sign_part(default_storage(), upload, number, settings, datetime.now(UTC), size, checksum)
     )
 
 

@@ -1,7 +1,8 @@
 """Where moto falls short of AWS or of a long-running server, mended in place, by concern:
 `memory` (what grows with use), `dynamodb_requests` (idempotent transactions), `s3_objects`
 (ranged reads, POST uploads, copies' conditions), `s3_multipart` (completions, part copies, uploads
-no longer held), `s3_notifications` (what an event names), `cognito` (how long sign-in tokens live).
+no longer held, part checksums), `s3_notifications` (what an event names), `cognito` (how long
+sign-in tokens live).
 
 Each mend is held (`with mend.held():`), by the emulator while it runs or by a test while it needs
 it, and undone when its last holder lets go (local_stack/patching.py); `held_all` holds them all.
@@ -20,6 +21,7 @@ from local_stack.moto_fixes.dynamodb_requests import (
 from local_stack.moto_fixes.memory import snapshot_only_touched_items, stop_tracking_instances
 from local_stack.moto_fixes.s3_multipart import (
     complete_multipart_in_one_copy,
+    part_checksums_as_s3_checks_them,
     part_copies_read_their_range,
     unknown_uploads_are_no_such_upload,
 )
@@ -40,6 +42,7 @@ ALL = (
     stop_tracking_instances,
     serve_ranges_from_the_buffer,
     complete_multipart_in_one_copy,
+    part_checksums_as_s3_checks_them,
     post_object_answers_like_s3,
     notifications_name_version_and_sequence,
     transactions_may_conflict,  # wrapped by the next: a call repeated with its token is answered first

@@ -10,17 +10,36 @@ completed, never started) with a 500 and a `KeyError` traceback, and a part that
 abort with a 500 too (its ETag read from a buffer the abort closed); S3 answers 404 `NoSuchUpload`,
 as moto already does for ListParts and AbortMultipartUpload. `unknown_uploads_are_no_such_upload`
 answers as S3 does (a client racing a revocation that aborted its upload sees S3's refusal).
+
+moto takes any part of a multipart upload created with a checksum algorithm (S3: each part must carry
+a checksum of that algorithm), keeps no
+part's checksum (S3's ListParts answers it), and completes such an upload with parts named without
+their checksums (S3 refuses: the completion must carry each part's); and its copy (CopyObject) of such
+an upload's object keeps the source's composite checksum as if it were the copy's full-object one (S3
+computes the copy's; botocore then refuses moto's answer to a GetObject of it as a checksum mismatch).
+`part_checksums_as_s3_checks_them` does what S3 does.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import threading
+from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
+from xml.dom import minidom
 
-from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML, MissingKey, NoSuchUpload
+from moto.s3.exceptions import (
+    EntityTooSmall,
+    InvalidPart,
+    MalformedXML,
+    MissingKey,
+    NoSuchUpload,
+    S3ClientError,
+)
 from moto.s3.models import FakeKey, FakeMultipart, S3Backend
+from moto.s3.responses import S3Response
 from moto.s3.utils import compute_checksum
 from moto.settings import S3_UPLOAD_PART_MIN_SIZE
 from moto.utilities.utils import md5_hash
@@ -120,3 +139,136 @@ def part_copies_read_their_range(undo: ExitStack) -> None:
         return multipart.set_part(part_id, value)
 
     replace(undo, S3Backend, "upload_part_copy", upload_part_copy)
+
+
+#: The checksum algorithms of S3, by the name of their header (`x-amz-checksum-<name>`).
+_ALGORITHMS = ("crc32", "crc32c", "crc64nvme", "sha1", "sha256")
+#: A `<Part>` of a ListParts answer and its number.
+_LISTED_PART = re.compile(rb"<Part>(.*?)</Part>", re.DOTALL)
+_PART_NUMBER = re.compile(rb"<PartNumber>(\d+)</PartNumber>")
+
+
+class ChecksumRefused(S3ClientError):
+    """S3's 400 InvalidRequest about a checksum."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidRequest", message)
+
+
+def _composite_algorithm(multipart: FakeMultipart) -> str | None:
+    """The algorithm every part of the upload must carry a checksum of (lower case), if any: S3 asks for
+    part checksums of a COMPOSITE upload, not of a FULL_OBJECT one."""
+    algorithm = multipart.metadata.get("x-amz-checksum-algorithm")
+    if not algorithm or (multipart.metadata.get("x-amz-checksum-type") or "").upper() == "FULL_OBJECT":
+        return None
+    return str(algorithm).lower()
+
+
+@mend
+def part_checksums_as_s3_checks_them(undo: ExitStack) -> None:
+    """UploadPart of an upload created with a (COMPOSITE) algorithm refuses a part without a checksum of
+    that algorithm (400 InvalidRequest, S3's words), and keeps each part's checksum; ListParts answers
+    it (`Checksum<ALGO>`); the
+    completion of an upload created with a (COMPOSITE) algorithm refuses a part named without its
+    checksum (InvalidRequest) or with another (InvalidPart). (The strict emulator has checked the
+    part's bytes against its checksum header before moto sees it: 400 BadDigest.)"""
+    original_upload_part = S3Response.upload_part
+    original_list_parts = S3Response.list_parts
+    original_body = S3Response._complete_multipart_body
+    original_copy = S3Backend.copy_object
+
+    def multipart_of(response: S3Response) -> FakeMultipart | None:
+        multipart_id = response._get_param("uploadId")
+        found: FakeMultipart | None = response.backend.get_bucket(response.bucket_name).multiparts.get(
+            multipart_id
+        )
+        return found
+
+    @functools.wraps(original_upload_part)
+    def upload_part(self: S3Response) -> Any:
+        multipart = multipart_of(self)
+        sent = [
+            (name, self.headers[f"x-amz-checksum-{name}"])
+            for name in _ALGORITHMS
+            if f"x-amz-checksum-{name}" in self.headers
+        ]
+        if multipart is None or "x-amz-copy-source" in self.headers:
+            return original_upload_part(self)
+        wanted = _composite_algorithm(multipart)
+        given = sent[0][0] if sent else None
+        if wanted and given != wanted:
+            raise ChecksumRefused(
+                f"Checksum Type mismatch occurred, expected checksum Type: {wanted}, actual checksum "
+                f"Type: {given or 'null'}"
+            )
+        answer = original_upload_part(self)
+        part = multipart.parts.get(self._get_int_param("partNumber"))
+        if part is not None and sent:
+            part.checksum_algorithm, part.checksum_value = sent[0][0].upper(), sent[0][1]
+        return answer
+
+    @functools.wraps(original_list_parts)
+    def list_parts(self: S3Response) -> Any:
+        status, headers, body = original_list_parts(self)
+        multipart = multipart_of(self)
+        if multipart is None or not isinstance(body, bytes | str):
+            return status, headers, body
+        raw = body.encode() if isinstance(body, str) else body
+
+        def with_checksum(listed: re.Match[bytes]) -> bytes:
+            number = _PART_NUMBER.search(listed.group(1))
+            part = multipart.parts.get(int(number.group(1))) if number else None
+            value = getattr(part, "checksum_value", None) if part is not None else None
+            algorithm = getattr(part, "checksum_algorithm", None) if part is not None else None
+            if not value or not algorithm:
+                return listed.group(0)
+            element = f"<Checksum{algorithm}>{value}</Checksum{algorithm}>".encode()
+            return b"<Part>" + listed.group(1) + element + b"</Part>"
+
+        mended = _LISTED_PART.sub(with_checksum, raw)
+        return status, headers, mended if isinstance(body, bytes) else mended.decode()
+
+    @functools.wraps(original_body)
+    def complete_multipart_body(self: S3Response, body: bytes) -> Iterator[tuple[int, str]]:
+        multipart = multipart_of(self)
+        wanted = _composite_algorithm(multipart) if multipart is not None else None
+        if multipart is not None and wanted:
+            element = f"Checksum{wanted.upper()}"
+            # the same parser moto reads this body with next (its own `_complete_multipart_body`)
+            for named in minidom.parseString(body).getElementsByTagName("Part"):  # noqa: S318
+                number = int(named.getElementsByTagName("PartNumber")[0].firstChild.wholeText)  # type: ignore[union-attr]
+                given = named.getElementsByTagName(element)
+                if not given:
+                    raise ChecksumRefused(
+                        f"The upload was created using a {wanted} checksum. The complete request must "
+                        f"include the checksum for each part. It was missing for part {number} in the "
+                        "request."
+                    )
+                part = multipart.parts.get(number)
+                held = getattr(part, "checksum_value", None) if part is not None else None
+                if held is not None and given[0].firstChild.wholeText != held:  # type: ignore[union-attr]
+                    raise InvalidPart()
+        yield from original_body(self, body)
+
+    @functools.wraps(original_copy)
+    def copy_object(
+        self: S3Backend,
+        src_key: FakeKey,
+        dest_bucket_name: str,
+        dest_key_name: str,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        result = original_copy(self, src_key, dest_bucket_name, dest_key_name, *args, **kwargs)
+        if src_key.checksum_value and (src_key.checksum_type or "").upper() == "COMPOSITE":
+            copy = self.get_object(dest_bucket_name, dest_key_name)
+            if copy is not None and copy.checksum_value == src_key.checksum_value:
+                algorithm = str(src_key.checksum_algorithm)
+                copy.checksum_value = compute_checksum(copy.value, algorithm).decode()
+                copy.checksum_type, copy.checksum_parts = "FULL_OBJECT", None
+        return result
+
+    replace(undo, S3Backend, "copy_object", copy_object)
+    replace(undo, S3Response, "upload_part", upload_part)
+    replace(undo, S3Response, "list_parts", list_parts)
+    replace(undo, S3Response, "_complete_multipart_body", complete_multipart_body)

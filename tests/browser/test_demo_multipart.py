@@ -6,6 +6,7 @@ that cannot work, and the stack prints no traceback for the refusals that follow
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import random
@@ -74,6 +75,7 @@ class PartPuts:
 
     def __init__(self, page: Any) -> None:
         self.sent: list[tuple[str, int]] = []
+        self.with_checksum = 0
         self.in_flight = 0
         self.most_in_flight = 0
         page.on("request", self._sent)
@@ -91,6 +93,7 @@ class PartPuts:
     def _sent(self, request: Any) -> None:
         if (part := self.part(request)) is not None:
             self.sent.append(part)
+            self.with_checksum += "x-amz-checksum-sha256" in request.headers
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
 
@@ -168,6 +171,14 @@ def test_large_files_go_multipart_pause_resume_and_a_revoked_token_is_refused(
     expected = hashlib.sha256(big.read_bytes()).hexdigest()
     assert media_sha256(stack, upload_id) == expected
     assert accepted.locator("td").nth(3).inner_text() == "video/mp4"
+    if uppy == "5":  # each part signed with the SHA-256 the page computed, and S3 took each part with it
+        content = big.read_bytes()
+        for number in range(1, 14):
+            part = content[(number - 1) * 5 * MIB : number * 5 * MIB]
+            checksum = base64.b64encode(hashlib.sha256(part).digest()).decode()
+            shown = page.locator(f"#checksums li[data-file-name='big.mp4'][data-what='part {number}']").first
+            assert shown.get_attribute("data-checksum") == checksum
+        assert parts.with_checksum == len(parts.sent)
     page.wait_for_selector("#status:has-text('Sent 1, failed 0')")
     assert not errors, errors
     first_done = time.monotonic() - started

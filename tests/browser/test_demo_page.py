@@ -6,6 +6,8 @@ the service shows in its own words."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from typing import Any
 
@@ -145,12 +147,18 @@ def test_a_person_signs_in_uploads_and_sees_the_decisions(
     )
     assert "is-complete" in (tile(page, "clip.mp4").get_attribute("class") or "")
     assert page.get_by_role("button", name="Retry").count() == 0  # nothing offers what cannot work
+    # the page computed each file's SHA-256 (Web Crypto), showed it, and the service recorded it
+    clip_sha256 = base64.b64encode(hashlib.sha256((CONTENT / "clip.mp4").read_bytes()).digest()).decode()
+    assert accepted.locator("td.checksum").inner_text() == clip_sha256
+    shown = page.locator("#checksums li[data-file-name='clip.mp4'][data-what='whole file']")
+    assert shown.get_attribute("data-checksum") == clip_sha256
     # each file went as its presigned POST says, with nothing else: S3 refuses fields the policy lacks
     sent_to_s3 = page.evaluate("window.sentForms")
     assert len(sent_to_s3) == 2
     for names in sent_to_s3:
         assert names[-1] == "file", names
         assert {"key", "Content-Type", "policy"} <= set(names[:-1]), names
+        assert {"x-amz-checksum-algorithm", "x-amz-checksum-sha256"} <= set(names[:-1]), names
         assert not {"name", "type", "relativePath", "uploadId"} & set(names), names  # Uppy's own meta
     assert not errors, errors
     assert tracebacks(stack)[len(tracebacks_before) :] == []  # the log only grows

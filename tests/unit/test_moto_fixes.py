@@ -3,6 +3,8 @@ and each is undone when its last holder lets go (no test leaves moto mended for 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -427,3 +429,53 @@ def test_a_part_racing_its_uploads_abort_is_stored_or_refused_never_a_500(
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200 and answer["ETag"]
     eventually(lambda: aborts, what="the abort answered", timeout=30)
     assert aborts == [204]
+
+
+def _sha256(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def _refusal(call: Callable[[], Any]) -> tuple[str, str]:
+    with pytest.raises(ClientError) as refused:
+        call()
+    error = refused.value.response["Error"]
+    return str(error["Code"]), str(error["Message"])
+
+
+def test_part_checksums_are_of_their_uploads_algorithm_listed_and_required_at_completion(s3: Any) -> None:
+    """As S3: a part of an upload created with SHA256 carries its SHA-256; ListParts answers each
+    part's; the completion must name each part's."""
+    s3.create_bucket(Bucket="sums")
+    part = b"p" * 100
+    summed = s3.create_multipart_upload(Bucket="sums", Key="summed", ChecksumAlgorithm="SHA256")["UploadId"]
+    code, message = _refusal(  # botocore sends a CRC32 of its own
+        lambda: s3.upload_part(Bucket="sums", Key="summed", UploadId=summed, PartNumber=1, Body=part)
+    )
+    assert (code, message.endswith("expected checksum Type: sha256, actual checksum Type: crc32")) == (
+        "InvalidRequest",
+        True,
+    )
+    etag = s3.upload_part(
+        Bucket="sums", Key="summed", UploadId=summed, PartNumber=1, Body=part, ChecksumSHA256=_sha256(part)
+    )["ETag"]
+    listed = s3.list_parts(Bucket="sums", Key="summed", UploadId=summed)["Parts"]
+    assert [(p["PartNumber"], p.get("ChecksumSHA256")) for p in listed] == [(1, _sha256(part))]
+
+    def complete(**named: str) -> Any:
+        return s3.complete_multipart_upload(
+            Bucket="sums",
+            Key="summed",
+            UploadId=summed,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag, **named}]},
+        )
+
+    code, message = _refusal(complete)
+    assert (code, "It was missing for part 1" in message) == ("InvalidRequest", True)
+    assert _refusal(lambda: complete(ChecksumSHA256=_sha256(b"other")))[0] == "InvalidPart"
+    complete(ChecksumSHA256=_sha256(part))
+
+    # and a copy of the object has a full-object checksum of its own, as S3 computes it
+    s3.copy_object(Bucket="sums", Key="copy", CopySource={"Bucket": "sums", "Key": "summed"})
+    copied = s3.get_object(Bucket="sums", Key="copy", ChecksumMode="ENABLED")
+    assert copied["Body"].read() == part
+    assert copied.get("ChecksumSHA256") == _sha256(part)

@@ -113,6 +113,9 @@ class UploadInfo(WireModel):
     forwarding: ForwardingInfo | None = Field(
         None, description="Its forwarding to api.video; null where the deployment does not forward."
     )
+    checksum_sha256: str | None = Field(
+        None, description="The file's SHA-256 (base64) declared when the upload started; null if none was."
+    )
 
     @classmethod
     def from_record(cls, record: UploadRecord) -> UploadInfo:
@@ -126,6 +129,7 @@ class UploadInfo(WireModel):
             reason=record.reason,
             created_at=record.created_at,
             forwarding=ForwardingInfo.from_record(record.forwarding) if record.forwarding else None,
+            checksum_sha256=record.checksum_sha256,
         )
 
 

@@ -54,4 +54,5 @@ def upload_detail(upload: UploadRecord) -> dict[str, Any]:
         "status": upload.status.value,
         "reason": upload.reason,
         "key": upload.media_key if upload.status == "ACCEPTED" else upload.key,
+        "checksumSha256": upload.checksum_sha256,
     }

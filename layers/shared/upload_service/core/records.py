@@ -117,7 +117,10 @@ class UploadRecord:
     `detected_type` is what its first bytes showed (when they were read). `multipart_id` is S3's
     UploadId of a multipart upload (Uppy's Companion routes; None for a presigned POST). An accepted
     upload is `delivered_at` once its object is in media/; `copy_id` is the multipart copy on its way
-    there (a large object's, see `delivery`).
+    there (a large object's, see `delivery`). `checksum_sha256` is the file's SHA-256 (base64) the
+    client declared, if it did: S3 verified a POST's bytes against it, the forwarder checks what it sends.
+    `checksum_algorithm` is "SHA256" for a multipart upload whose parts each carry their SHA-256 (S3
+    created it so: it refuses a part without one).
     """
 
     token_ref: str
@@ -139,6 +142,8 @@ class UploadRecord:
     multipart_id: str | None = None
     delivered_at: datetime | None = None
     copy_id: str | None = None
+    checksum_sha256: str | None = None
+    checksum_algorithm: str | None = None
 
     @property
     def key(self) -> str:

@@ -44,6 +44,7 @@ class StoredPart:
     number: int
     size: int
     etag: str
+    checksum_sha256: str | None = None
 
 
 class MultipartGone(Exception):
@@ -81,37 +82,56 @@ class Storage:
         return self._client
 
     def presigned_post(
-        self, key: str, content_type: str, max_size: int, expires_in: int
+        self,
+        key: str,
+        content_type: str,
+        max_size: int,
+        expires_in: int,
+        checksum_sha256: str | None = None,
     ) -> tuple[str, dict[str, str]]:
         """A POST policy pinning the exact key, the Content-Type, the landing tag and a
-        content-length-range."""
+        content-length-range; with `checksum_sha256`, the file's SHA-256 too (S3 computes it from the
+        bytes and refuses others: 400 BadDigest)."""
+        fields = {"Content-Type": content_type, "tagging": LANDING_TAGGING}
+        if checksum_sha256:
+            fields |= {"x-amz-checksum-algorithm": "SHA256", "x-amz-checksum-sha256": checksum_sha256}
+        conditions: list[object] = [{name: value} for name, value in fields.items()]
         post = self.client.generate_presigned_post(
             Bucket=self.bucket,
             Key=key,
-            Fields={"Content-Type": content_type, "tagging": LANDING_TAGGING},
-            Conditions=[
-                {"Content-Type": content_type},
-                {"tagging": LANDING_TAGGING},
-                ["content-length-range", 1, max_size],
-            ],
+            Fields=fields,
+            Conditions=[*conditions, ["content-length-range", 1, max_size]],
             ExpiresIn=expires_in,
         )
         return post["url"], {name: str(value) for name, value in post["fields"].items()}
 
-    def create_multipart(self, key: str, content_type: str) -> str:
+    def create_multipart(self, key: str, content_type: str, checksums: bool = False) -> str:
         """A multipart upload of exactly `key` with this Content-Type (tagged as landing, as a POST's
-        object is); S3's UploadId."""
+        object is); S3's UploadId. With `checksums`, S3 wants every part's SHA-256 (ChecksumAlgorithm
+        SHA256: a part without one, or with other bytes, is refused)."""
+        more = {"ChecksumAlgorithm": "SHA256"} if checksums else {}
         with aws.unavailable_when_throttled():
             created = self.client.create_multipart_upload(
-                Bucket=self.bucket, Key=key, ContentType=content_type, Tagging=f"{STAGE}={LANDING}"
+                Bucket=self.bucket,
+                Key=key,
+                ContentType=content_type,
+                Tagging=f"{STAGE}={LANDING}",
+                **more,  # type: ignore[arg-type]
             )
         return str(created["UploadId"])
 
     def presigned_part(
-        self, key: str, multipart_id: str, number: int, expires_in: int, size: int | None = None
+        self,
+        key: str,
+        multipart_id: str,
+        number: int,
+        expires_in: int,
+        size: int | None = None,
+        checksum_sha256: str | None = None,
     ) -> str:
         """A presigned PUT of one part (signed locally: no call to S3); with `size`, its Content-Length
-        is signed too, so S3 refuses a body of any other length."""
+        is signed too, so S3 refuses a body of any other length; with `checksum_sha256`, its
+        `x-amz-checksum-sha256` header (the PUT must send it; S3 refuses other bytes: BadDigest)."""
         params: dict[str, object] = {
             "Bucket": self.bucket,
             "Key": key,
@@ -120,6 +140,8 @@ class Storage:
         }
         if size is not None:
             params["ContentLength"] = size
+        if checksum_sha256:
+            params["ChecksumSHA256"] = checksum_sha256
         return str(self.client.generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in))
 
     def list_parts(self, key: str, multipart_id: str) -> list[StoredPart]:
@@ -130,7 +152,12 @@ class Storage:
             with aws.unavailable_when_throttled():
                 for page in paginator.paginate(Bucket=self.bucket, Key=key, UploadId=multipart_id):
                     parts += [
-                        StoredPart(int(part["PartNumber"]), int(part["Size"]), str(part["ETag"]))
+                        StoredPart(
+                            int(part["PartNumber"]),
+                            int(part["Size"]),
+                            str(part["ETag"]),
+                            part.get("ChecksumSHA256"),
+                        )
                         for part in page.get("Parts", [])
                     ]
         except ClientError as exc:
@@ -140,15 +167,21 @@ class Storage:
         return sorted(parts, key=lambda part: part.number)
 
     def complete_multipart(self, key: str, multipart_id: str, parts: list[StoredPart]) -> str:
-        """Complete the upload with exactly these parts; S3's Location of the object.
+        """Complete the upload with exactly these parts (and their SHA-256, where S3 holds one: an upload
+        created with checksums is completed only with each part's); S3's Location of the object.
         MultipartGone if it is no more, PartsRefused if S3 refused the parts (too small, changed)."""
+        named = [
+            {"PartNumber": p.number, "ETag": p.etag}
+            | ({"ChecksumSHA256": p.checksum_sha256} if p.checksum_sha256 else {})
+            for p in parts
+        ]
         try:
             with aws.unavailable_when_throttled():
                 done = self.client.complete_multipart_upload(
                     Bucket=self.bucket,
                     Key=key,
                     UploadId=multipart_id,
-                    MultipartUpload={"Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]},
+                    MultipartUpload={"Parts": named},  # type: ignore[typeddict-item]
                 )
         except ClientError as exc:
             code = exc.response["Error"]["Code"]

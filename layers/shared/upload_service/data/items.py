@@ -122,6 +122,8 @@ def upload_item(upload: UploadRecord, retention: timedelta) -> dict[str, Any]:
             "openUntil": f"{isoformat(upload.target_expires_at)}#{upload.upload_id}",
             "purgeAt": int((upload.target_expires_at + retention).timestamp()),
             "multipartId": upload.multipart_id,
+            "checksumSha256": upload.checksum_sha256,
+            "checksumAlgorithm": upload.checksum_algorithm,
         }
     )
 
@@ -148,6 +150,8 @@ def upload_from_item(item: Mapping[str, Any]) -> UploadRecord:
         multipart_id=values.get("multipartId"),
         delivered_at=parse_isoformat(values["deliveredAt"]) if "deliveredAt" in values else None,
         copy_id=values.get("copyId"),
+        checksum_sha256=values.get("checksumSha256"),
+        checksum_algorithm=values.get("checksumAlgorithm"),
     )
 
 

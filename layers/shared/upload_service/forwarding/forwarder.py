@@ -30,7 +30,7 @@ from upload_service.forwarding.apivideo import (
     ApiVideoUnauthorized,
     Progress,
 )
-from upload_service.forwarding.video_platform import SourceChanged
+from upload_service.forwarding.video_platform import ChecksumMismatch, SourceChanged
 
 #: Invocations after which an upload that keeps failing is FAILED (those that only waited out a
 #: rate limit do not count).
@@ -121,7 +121,7 @@ def forward_upload(
                 upload.token_ref, upload.upload_id, owner, str(error), uploader.retries, waited=True
             )
             return Outcome("later", str(error), retry_after=error.after_seconds)
-        if isinstance(error, ApiVideoError) and error.final:
+        if (isinstance(error, ApiVideoError) and error.final) or isinstance(error, ChecksumMismatch):
             return _fail(store, upload, owner, public_error(error), uploader.retries)
         store.release(upload.token_ref, upload.upload_id, owner, public_error(error), uploader.retries)
         raise
@@ -147,6 +147,8 @@ def public_error(error: Exception) -> str:
         if error.status is None:
             return "api.video unreachable" + RETRYING
         return f"api.video answered HTTP {error.status}" + RETRYING
+    if isinstance(error, ChecksumMismatch):
+        return "the file's SHA-256 is not the checksumSha256 declared: its last chunk was not sent"
     if isinstance(error, SourceChanged):
         return "the stored file is not the one accepted" + RETRYING
     return "an internal error" + RETRYING

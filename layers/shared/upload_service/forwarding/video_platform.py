@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +17,11 @@ from upload_service.forwarding.apivideo import Progress
 
 class SourceChanged(Exception):
     """The object in media/ is not the size that was accepted (the message, for the logs, names it)."""
+
+
+class ChecksumMismatch(Exception):
+    """The bytes of the accepted object are not those whose SHA-256 the client declared (final: the same
+    bytes would be sent again). The message, for the logs, names both digests."""
 
 
 class StoredRange:
@@ -51,6 +58,62 @@ class StoredRange:
         return answer["Body"]  # a botocore StreamingBody: read in blocks
 
 
+class CheckedRange:
+    """A `StoredRange` that hashes the bytes read from it, in order, as the chunks stream to api.video
+    (bytes a retried request reads again are hashed once), and checks the whole file's SHA-256 against
+    the one declared before the last chunk goes (`verify`): what is left unhashed then (the last chunk,
+    and the bytes an earlier invocation sent) is read and hashed first, without sending it."""
+
+    def __init__(self, source: StoredRange, expected: str) -> None:
+        self.source = source
+        self.expected = expected
+        self._hash = hashlib.sha256()
+        self._hashed = 0  # bytes 0.._hashed-1 are in the hash
+
+    def open_range(self, first: int, last: int) -> Any:
+        return _Hashing(self, self.source.open_range(first, last), first)
+
+    def saw(self, position: int, data: bytes) -> None:
+        """Bytes read at `position`: what extends the hashed prefix is hashed."""
+        end = position + len(data)
+        if position <= self._hashed < end:
+            self._hash.update(data[self._hashed - position :])
+            self._hashed = end
+
+    def verify(self) -> None:
+        """ChecksumMismatch unless the whole object's SHA-256 is the one declared."""
+        if self._hashed < self.source.size:
+            body = self.open_range(self._hashed, self.source.size - 1)
+            try:
+                while body.read(1024 * 1024):
+                    pass
+            finally:
+                body.close()
+        found = base64.b64encode(self._hash.digest()).decode()
+        if found != self.expected:
+            raise ChecksumMismatch(
+                f"{self.source.key}: SHA-256 {found}, but the upload declared checksumSha256 {self.expected}"
+            )
+
+
+class _Hashing:
+    """One ranged read's stream, telling its `CheckedRange` what it read where."""
+
+    def __init__(self, owner: CheckedRange, body: Any, position: int) -> None:
+        self.owner = owner
+        self.body = body
+        self.position = position
+
+    def read(self, size: int = -1, /) -> bytes:
+        data: bytes = self.body.read(size)
+        self.owner.saw(self.position, data)
+        self.position += len(data)
+        return data
+
+    def close(self) -> None:
+        self.body.close()
+
+
 class ApiVideoUploader:
     """`forwarder.Uploader` for api.video: the key from Secrets Manager (cached), the upload's one
     video (found or created), a fresh api.video upload token per attempt, chunks of
@@ -69,9 +132,15 @@ class ApiVideoUploader:
         self, upload: UploadRecord, start: Progress, on_chunk: Callable[[Progress], None]
     ) -> Progress:
         key = apivideo.api_key(self.settings.api_video_api_key_secret)
+        stored = StoredRange(self.storage, upload.media_key, upload.object_size or upload.file_size)
+        source: StoredRange | CheckedRange = stored
+        verify: Callable[[], None] = lambda: None  # noqa: E731
+        if upload.checksum_sha256:  # the client declared the file's SHA-256: what goes must have it
+            source = CheckedRange(stored, upload.checksum_sha256)
+            verify = source.verify
         return apivideo.upload(
             apivideo.client(self.settings.api_video_base_url, key),
-            StoredRange(self.storage, upload.media_key, upload.object_size or upload.file_size),
+            source,
             upload_id=upload.upload_id,
             file_name=upload.file_name,
             size=upload.object_size or upload.file_size,
@@ -79,4 +148,5 @@ class ApiVideoUploader:
             content_type=upload.content_type,
             progress=start,
             on_chunk=on_chunk,
+            before_last_chunk=verify,
         )

@@ -36,7 +36,13 @@ from upload_service.multipart.wire import (
 )
 from upload_service.uploads import starting
 from upload_service.uploads.expiry import ABORTED_BY_CLIENT, abort_open_upload
-from upload_service.uploads.file_rules import POST_MAX_BYTES, TOO_LARGE_FOR_A_POST, StartUploadRequest
+from upload_service.uploads.file_rules import (
+    CHECKSUM_SHA256_RULE,
+    POST_MAX_BYTES,
+    TOO_LARGE_FOR_A_POST,
+    StartUploadRequest,
+    checksum_sha256,
+)
 
 #: A multipart upload may take this long (never beyond its token): the bucket's lifecycle rule
 #: aborts what is left a day after it started, and the cleanup what is left after this.
@@ -44,6 +50,8 @@ MULTIPART_LIFETIME = timedelta(days=1)
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 _PART_NUMBER = re.compile(r"[0-9]{1,5}")
 _PART_NUMBER_OR_SIZE = re.compile(r"[0-9]{1,11}")
+#: The checksum algorithm a multipart upload's parts may carry (S3's name).
+SHA256 = "SHA256"
 #: S3's largest part.
 MAX_PART_BYTES = 5 * 1024**3
 TOO_LARGE = "file of {size} bytes is larger than the {limit} allowed"
@@ -65,6 +73,7 @@ def presigned_post(
         file_name=file.filename,
         file_size=file.declared_size(min(settings.max_upload_bytes, POST_MAX_BYTES)),
         content_type=file.type,
+        checksum_sha256=file.checksumSha256,
     )
     target = starting.start_upload(repo, storage, record, request, settings, now)
     expires = max(0, int((target.expires_at - now).total_seconds()))
@@ -80,10 +89,23 @@ def start(
     now: datetime,
 ) -> MultipartStarted:
     """`POST /s3/multipart`: S3's multipart upload of our key, recorded as a PENDING upload of the token
-    (refused like `POST /upload`: then the S3 upload is aborted at once)."""
+    (refused like `POST /upload`: then the S3 upload is aborted at once). With `checksumAlgorithm`
+    SHA256, S3 is told to want every part's SHA-256."""
     size = file.declared_size(settings.max_upload_bytes)
-    upload = starting.new_upload(record, file.filename, size, file.type, now, MULTIPART_LIFETIME)
-    upload = replace(upload, multipart_id=storage.create_multipart(upload.key, upload.content_type))
+    upload = starting.new_upload(
+        record,
+        file.filename,
+        size,
+        file.type,
+        now,
+        MULTIPART_LIFETIME,
+        checksum_sha256=file.checksumSha256,
+        checksum_algorithm=file.checksumAlgorithm,
+    )
+    multipart_id = storage.create_multipart(
+        upload.key, upload.content_type, checksums=upload.checksum_algorithm == SHA256
+    )
+    upload = replace(upload, multipart_id=multipart_id)
     try:
         starting.reserve(repo, upload, settings, now)
     except Exception:  # refused (allowance, token gone) or failed: S3 keeps nothing of it, then re-raised
@@ -173,6 +195,37 @@ def part_size(value: str | None, upload: UploadRecord) -> int | None:
     return int(value)
 
 
+def part_checksums(value: str | None, upload: UploadRecord, count: int) -> list[str | None]:
+    """`?checksumSha256=`: each part's SHA-256 (base64), comma-separated in the order of the part
+    numbers: required of an upload started with `checksumAlgorithm` SHA256 (S3 refuses a part without
+    one), refused of any other (S3 refuses a part with one)."""
+    if upload.checksum_algorithm != SHA256:
+        if value:
+            raise BadRequest.single(
+                "checksumSha256",
+                "This multipart upload was started without checksumAlgorithm SHA256: its parts carry no "
+                "checksum (start it with checksumAlgorithm SHA256 to send them).",
+            )
+        return [None] * count
+    values = value.split(",") if value else []
+    if len(values) != count:
+        raise BadRequest.single(
+            "checksumSha256",
+            f"This multipart upload was started with checksumAlgorithm SHA256: each part signed needs its "
+            f"checksumSha256 ({count} expected, comma-separated in the order of the part numbers).",
+        )
+    try:
+        return [checksum_sha256(item.strip()) for item in values]
+    except ValueError as exc:
+        raise BadRequest.single(
+            "checksumSha256", f"{CHECKSUM_SHA256_RULE[0].upper()}{CHECKSUM_SHA256_RULE[1:]}."
+        ) from exc
+
+
+def _checksum_headers(checksum: str | None) -> dict[str, str]:
+    return {"x-amz-checksum-sha256": checksum} if checksum else {}
+
+
 def _part_url_seconds(upload: UploadRecord, settings: Settings, now: datetime) -> int:
     seconds = int(min(settings.upload_target_ttl, (upload.target_expires_at - now).total_seconds()))
     if seconds < starting.MIN_TARGET_SECONDS:
@@ -187,22 +240,34 @@ def sign_part(
     settings: Settings,
     now: datetime,
     size: int | None = None,
+    checksum: str | None = None,
 ) -> SignedPart:
+    """One part's presigned PUT, and the headers it must send (its checksum, if it has one)."""
     _within_declared_size(upload, [number], "partNumber")
     seconds = _part_url_seconds(upload, settings, now)
-    url = storage.presigned_part(upload.key, upload.multipart_id or "", number, seconds, size)
-    return SignedPart(url=url, expires=seconds)
+    url = storage.presigned_part(upload.key, upload.multipart_id or "", number, seconds, size, checksum)
+    return SignedPart(url=url, expires=seconds, headers=_checksum_headers(checksum))
 
 
 def sign_parts(
-    storage: Storage, upload: UploadRecord, numbers: list[int], settings: Settings, now: datetime
+    storage: Storage,
+    upload: UploadRecord,
+    numbers: list[int],
+    settings: Settings,
+    now: datetime,
+    checksums: list[str | None] | None = None,
 ) -> SignedParts:
+    """Several parts' PUTs (`checksums` in the order of `numbers`), and the headers each must send."""
     _within_declared_size(upload, numbers, "partNumbers")
     seconds = _part_url_seconds(upload, settings, now)
+    sums = checksums or [None] * len(numbers)
+    multipart_id = upload.multipart_id or ""
     return SignedParts(
         presignedUrls={
-            str(n): storage.presigned_part(upload.key, upload.multipart_id or "", n, seconds) for n in numbers
-        }
+            str(n): storage.presigned_part(upload.key, multipart_id, n, seconds, checksum_sha256=c)
+            for n, c in zip(numbers, sums, strict=True)
+        },
+        headers={str(n): _checksum_headers(c) for n, c in zip(numbers, sums, strict=True) if c},
     )
 
 

@@ -3,7 +3,7 @@ Companion's names (`filename`, `type`, `uploadId`, S3's `PartNumber`/`ETag`/`Siz
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -17,8 +17,10 @@ from pydantic import (
 )
 
 from upload_service.uploads.file_rules import (
+    CHECKSUM_SHA256_CHARS,
     MAX_FILE_NAME,
     allowed_content_type,
+    checksum_sha256,
     safe_file_name,
     within_size_limit,
 )
@@ -51,7 +53,27 @@ class CompanionFile(BaseModel):
         description="Bytes, if known; at most MaxUploadBytes. Uppy sends none (its meta's `size` is used).",
     )
     metadata: dict[str, Any] | None = Field(
-        None, description="Uppy's file meta: its `size`, if any, is the declared size; the rest is ignored."
+        None,
+        description=(
+            "Uppy's file meta: its `size`, `checksumSha256` and `checksumAlgorithm`, if any, stand for "
+            "the members of those names; the rest is ignored."
+        ),
+    )
+    checksumSha256: str | None = Field(
+        None,
+        description=(
+            "Optional: the base64 of the whole file's SHA-256 (as S3's `x-amz-checksum-sha256`), recorded. "
+            "A presigned POST (`/s3/params`) is bound to it (S3 refuses other bytes); a multipart "
+            "upload's is checked by the forwarder (S3 checks its parts: `checksumAlgorithm`)."
+        ),
+        json_schema_extra={"minLength": CHECKSUM_SHA256_CHARS, "maxLength": CHECKSUM_SHA256_CHARS},
+    )
+    checksumAlgorithm: Literal["SHA256"] | None = Field(
+        None,
+        description=(
+            "`POST /s3/multipart` only: `SHA256` makes every part carry its SHA-256 (`checksumSha256` "
+            "when it is signed), which S3 verifies; without it, parts carry none."
+        ),
     )
 
     @model_validator(mode="before")
@@ -61,6 +83,17 @@ class CompanionFile(BaseModel):
         a number, anything else stays as sent (and is refused as not an integer)."""
         if not isinstance(data, dict):
             return data
+        meta = data.get("metadata")
+        for name in ("checksumSha256", "checksumAlgorithm"):
+            if data.get(name) is None:
+                value = meta.get(name) if isinstance(meta, dict) else data.get(f"metadata[{name}]")
+                if value is not None:
+                    data = {
+                        **data,
+                        name: value.upper()
+                        if name == "checksumAlgorithm" and isinstance(value, str)
+                        else value,
+                    }
         size = data.get("size")
         if size is None:
             meta = data.get("metadata")
@@ -78,6 +111,11 @@ class CompanionFile(BaseModel):
     @classmethod
     def _allowed_content_type(cls, content_type: str, info: ValidationInfo) -> str:
         return allowed_content_type(content_type, info)
+
+    @field_validator("checksumSha256")
+    @classmethod
+    def _checksum_shape(cls, value: str | None) -> str | None:
+        return None if value is None else checksum_sha256(value)
 
     @field_validator("size")
     @classmethod
@@ -128,12 +166,20 @@ class SignedPart(BaseModel):
 
     url: str = Field(description="A presigned PUT of the part's bytes; S3 answers its ETag.")
     expires: int = Field(description="Seconds the URL lives.")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Headers the PUT must send as they are (`x-amz-checksum-sha256`: signed into the URL).",
+    )
 
 
 class SignedParts(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     presignedUrls: dict[str, str] = Field(description="Part number -> presigned PUT URL.")
+    headers: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Part number -> headers its PUT must send (parts signed with a `checksumSha256`).",
+    )
 
 
 class StoredPart(BaseModel):

@@ -50,22 +50,55 @@ def _companion(
     }
 
 
+#: S3's `x-amz-checksum-sha256`: the base64 of 32 bytes.
+CHECKSUM_SCHEMA = {"type": "string", "minLength": 44, "maxLength": 44}
+
+
 def companion_paths() -> dict[str, Any]:
     """Uppy's `@uppy/aws-s3` Companion routes under `/uploads/{uploadToken}` (docs/large-uploads.md)."""
     base = "/uploads/{uploadToken}/s3"
-    file_query = [
-        {"name": name, "in": "query", "required": True, "schema": {"type": "string"}, "description": text}
-        for name, text in (("filename", "The file's base name."), ("type", "Its content type."))
-    ] + [
-        {"name": name, "in": "query", "required": False, "schema": {"type": "integer"}, "description": text}
-        for name, text in (
-            (
-                "size",
-                "Its size in bytes, if known: the target takes at most that many (else MaxUploadBytes).",
-            ),
-            ("metadata[size]", "The same, as Uppy sends a `size` in the file's meta."),
-        )
-    ]
+    file_query = (
+        [
+            {"name": name, "in": "query", "required": True, "schema": {"type": "string"}, "description": text}
+            for name, text in (("filename", "The file's base name."), ("type", "Its content type."))
+        ]
+        + [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer"},
+                "description": text,
+            }
+            for name, text in (
+                (
+                    "size",
+                    "Its size in bytes, if known: the target takes at most that many (else MaxUploadBytes).",
+                ),
+                ("metadata[size]", "The same, as Uppy sends a `size` in the file's meta."),
+            )
+        ]
+        + [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "schema": CHECKSUM_SCHEMA,
+                "description": text,
+            }
+            for name, text in (
+                (
+                    "checksumSha256",
+                    "The base64 of the file's SHA-256 (as S3's `x-amz-checksum-sha256`): the POST is bound to"
+                    " it (fields `x-amz-checksum-algorithm`, `x-amz-checksum-sha256`): S3 refuses others.",
+                ),
+                (
+                    "metadata[checksumSha256]",
+                    "The same, as Uppy sends a `checksumSha256` in the file's meta.",
+                ),
+            )
+        ]
+    )
     limit = {"403": _problem("Every upload the token allows is taken.")}
     return {
         f"{base}/params": {
@@ -104,6 +137,15 @@ def companion_paths() -> dict[str, Any]:
                         "description": "Comma-separated part numbers, at most 100: 1 up to what the declared"
                         " size can need (ceil(size / 5 MiB), at most 10000).",
                     },
+                    {
+                        "name": "checksumSha256",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": "Comma-separated, in the order of `partNumbers`: each part's SHA-256"
+                        " (base64). Required of an upload started with `checksumAlgorithm` SHA256, refused"
+                        " of any other; each part's answer `headers` then carry it.",
+                    },
                 ],
             ),
         },
@@ -132,6 +174,15 @@ def companion_paths() -> dict[str, Any]:
                         "schema": {"type": "integer", "minimum": 1, "maximum": 5 * 1024**3},
                         "description": "The part's bytes, if known: the URL then signs that Content-Length,"
                         " and S3 refuses a body of another length.",
+                    },
+                    {
+                        "name": "checksumSha256",
+                        "in": "query",
+                        "required": False,
+                        "schema": CHECKSUM_SCHEMA,
+                        "description": "The part's SHA-256 (base64): required of an upload started with"
+                        " `checksumAlgorithm` SHA256, refused of any other. Signed into the URL as the"
+                        " `x-amz-checksum-sha256` header the PUT must send (the answer's `headers`).",
                     },
                 ],
             ),

@@ -5,6 +5,8 @@ routes (multipart/wire.py) apply the same rules."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import unicodedata
 
@@ -29,6 +31,24 @@ def safe_file_name(name: str) -> str:
             "and must not start with a dot"
         )
     return normalised
+
+
+#: S3's `x-amz-checksum-sha256`: the base64 of a SHA-256 (32 bytes), 44 characters with its padding.
+CHECKSUM_SHA256_CHARS = 44
+CHECKSUM_SHA256_RULE = "a checksumSha256 is the base64 of a SHA-256 digest: 44 characters (32 bytes)"
+
+
+def checksum_sha256(value: str) -> str:
+    """The value, if it is shaped like S3's `x-amz-checksum-sha256` (base64 of 32 bytes, canonical)."""
+    if not isinstance(value, str) or len(value) != CHECKSUM_SHA256_CHARS or not value.isascii():
+        raise ValueError(CHECKSUM_SHA256_RULE)
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(CHECKSUM_SHA256_RULE) from None
+    if len(digest) != 32 or base64.b64encode(digest).decode() != value:
+        raise ValueError(CHECKSUM_SHA256_RULE)
+    return value
 
 
 def allowed_content_type(content_type: str, info: ValidationInfo) -> str:
@@ -81,6 +101,14 @@ class StartUploadRequest(WireModel):
         json_schema_extra={"minimum": 1},  # checked by _within_size_limit
     )
     content_type: str = Field(description="One of the deployment's allowed types (case-insensitive).")
+    checksum_sha256: str | None = Field(
+        None,
+        description=(
+            "Optional: the base64 of the file's SHA-256 (as S3's `x-amz-checksum-sha256`). The POST is "
+            "bound to it (S3 refuses other bytes, 400 BadDigest) and the upload records it."
+        ),
+        json_schema_extra={"minLength": CHECKSUM_SHA256_CHARS, "maxLength": CHECKSUM_SHA256_CHARS},
+    )
 
     @field_validator("file_name")
     @classmethod
@@ -98,6 +126,11 @@ class StartUploadRequest(WireModel):
     @classmethod
     def _allowed_content_type(cls, content_type: str, info: ValidationInfo) -> str:
         return allowed_content_type(content_type, info)
+
+    @field_validator("checksum_sha256")
+    @classmethod
+    def _checksum_shape(cls, value: str | None) -> str | None:
+        return None if value is None else checksum_sha256(value)
 
 
 class UploadTarget(WireModel):

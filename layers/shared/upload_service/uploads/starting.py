@@ -93,11 +93,16 @@ def start_upload(
         request.content_type,
         now,
         timedelta(seconds=settings.upload_target_ttl),
+        checksum_sha256=request.checksum_sha256,
     )
     reserve(repo, upload, settings, now)
     expires = upload.target_expires_at
     url, fields = storage.presigned_post(
-        upload.key, request.content_type, request.file_size, int((expires - now).total_seconds())
+        upload.key,
+        request.content_type,
+        request.file_size,
+        int((expires - now).total_seconds()),
+        upload.checksum_sha256,
     )
     masked = mask(record.token) if record else ""
     logger.info("upload started", extra={"token": masked, "uploadId": upload.upload_id})
@@ -113,6 +118,9 @@ def new_upload(
     content_type: str,
     now: datetime,
     lifetime: timedelta,
+    *,
+    checksum_sha256: str | None = None,
+    checksum_algorithm: str | None = None,
 ) -> UploadRecord:
     """A PENDING upload of a live token (not stored yet): its target lives `lifetime` at most, never
     beyond the token. TokenNotFound when the token is dead or as good as expired."""
@@ -131,6 +139,8 @@ def new_upload(
         content_type=content_type,
         created_at=now,
         target_expires_at=expires,
+        checksum_sha256=checksum_sha256,
+        checksum_algorithm=checksum_algorithm,
     )
 
 

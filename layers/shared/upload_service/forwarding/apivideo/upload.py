@@ -63,9 +63,11 @@ def upload(
     on_chunk: Callable[[Progress], None] = lambda _: None,
     content_type: str = "application/octet-stream",
     token_ttl: int = UPLOAD_TOKEN_TTL_SECONDS,
+    before_last_chunk: Callable[[], None] = lambda: None,
 ) -> Progress:
     """Upload (or finish uploading) `size` bytes of `source` as `file_name`, the upload `upload_id`
-    (the video's metadata); the final progress."""
+    (the video's metadata); the final progress. `before_last_chunk` runs before the request that
+    completes the video is sent (a check that raises keeps the video incomplete)."""
     done = progress or Progress()
     _check(size, chunk_bytes, done)
     if done.bytes_sent == size:
@@ -84,6 +86,8 @@ def upload(
     sender = _ChunkSender(client, token, source, file_name, content_type, size, chunk_bytes)
     try:
         for first, last in chunk_ranges(size, chunk_bytes, start=done.bytes_sent):
+            if last == size - 1:
+                before_last_chunk()
             done = sender.send(first, last, done)
             on_chunk(done)
     finally:
