@@ -108,7 +108,7 @@ def test_accepted_upload_end_to_end(
     eventually(lambda: keys(stack, f"uploads/{target['uploadId']}/"), lambda left: left == [], what="purged")
     body = stack.client("s3").get_object(Bucket=stack.info["bucketName"], Key=media)["Body"].read()
     assert body == CLIP
-    events = event_log.about(target["uploadId"])
+    events = eventually(lambda: event_log.about(target["uploadId"]), bool, what="the decision's event")
     assert [event["detail-type"] for event in events] == ["Upload Accepted"]
     assert events[0]["detail"]["userId"] == user.sub
     assert token not in json.dumps(events[0])  # the token is a credential: consumers get a masked hint
