@@ -109,6 +109,19 @@ class Forwarding:
 
 
 @dataclass(frozen=True)
+class Media:
+    """What a file's structure says it holds: its container, how long it runs, its picture size and
+    codecs (None where it has none: images have width and height only)."""
+
+    container: str
+    duration_seconds: float | None = None
+    width: int | None = None
+    height: int | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+
+
+@dataclass(frozen=True)
 class UploadRecord:
     """One upload started with a token: what was declared, and what became of it.
 
@@ -117,7 +130,7 @@ class UploadRecord:
     `detected_type` is what its first bytes showed (when they were read). `multipart_id` is S3's
     UploadId of a multipart upload (Uppy's Companion routes; None for a presigned POST). An accepted
     upload is `delivered_at` once its object is in media/; `copy_id` is the multipart copy on its way
-    there (a large object's, see `delivery`).
+    there (a large object's, see `delivery`). `media` is what its structure showed (accepted uploads).
     """
 
     token_ref: str
@@ -139,6 +152,7 @@ class UploadRecord:
     multipart_id: str | None = None
     delivered_at: datetime | None = None
     copy_id: str | None = None
+    media: Media | None = None
 
     @property
     def key(self) -> str:
