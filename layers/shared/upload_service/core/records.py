@@ -38,7 +38,8 @@ class TokenRecord:
 
     `uploads_reserved` counts uploads started and not rejected (what the allowance limits),
     `uploads_open` those not decided yet, `uploads_accepted` those accepted, `uploads_started` every
-    one started, whatever became of it (what UploadAttemptsPerToken limits).
+    one started, whatever became of it (what UploadAttemptsPerToken limits). `max_duration_seconds`
+    is the longest media its uploads may hold (None: no limit).
     """
 
     token: str
@@ -51,6 +52,7 @@ class TokenRecord:
     uploads_open: int = 0
     uploads_accepted: int = 0
     uploads_started: int = 0
+    max_duration_seconds: int | None = None
 
     def is_expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -70,9 +72,18 @@ class TokenRecord:
         return token_ref(self.token)
 
     @classmethod
-    def new(cls, token: str, user_id: str, ttl: int, now: datetime) -> TokenRecord:
+    def new(
+        cls, token: str, user_id: str, ttl: int, now: datetime, max_duration_seconds: int | None = None
+    ) -> TokenRecord:
         expires_at = now + timedelta(seconds=ttl) if ttl else None
-        return cls(token=token, user_id=user_id, ttl=ttl, created_at=now, expires_at=expires_at)
+        return cls(
+            token=token,
+            user_id=user_id,
+            ttl=ttl,
+            created_at=now,
+            expires_at=expires_at,
+            max_duration_seconds=max_duration_seconds,
+        )
 
 
 class UploadStatus(StrEnum):

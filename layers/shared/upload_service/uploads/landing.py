@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from upload_service.core.config import Settings
 from upload_service.core.observability import logger
 from upload_service.core.publisher import ACCEPTED, REJECTED, publish, upload_detail
-from upload_service.core.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus
+from upload_service.core.records import Media, TokenRecord, TokenStatus, UploadRecord, UploadStatus
 from upload_service.core.storage import Storage, StoredObject
 from upload_service.data.repository import Repository, TokenChanged, UploadDecided
 from upload_service.uploads.content import SNIFF_BYTES, Sniffed, sniff
 from upload_service.uploads.delivery import deliver
+from upload_service.uploads.media.probe import Rejection, probe, walks
 from upload_service.uploads.notifications import Arrival
 
 _KEY = re.compile(r"uploads/(?P<upload_id>[0-9a-f]{32})/(?P<file_name>[^/]+)")
@@ -71,6 +72,14 @@ def content_reason(content: Sniffed, declared: str, settings: Settings) -> str |
     return f"content mismatch: the file is {content.detected}, not the {declared} declared"
 
 
+def duration_reason(media: Media, token: TokenRecord | None) -> str | None:
+    """Why the media runs too long for its token, or None."""
+    limit = token.max_duration_seconds if token else None
+    if limit is None or media.duration_seconds is None or media.duration_seconds <= limit:
+        return None
+    return f"media runs {media.duration_seconds:g} seconds, longer than the {limit} seconds the token allows"
+
+
 def no_limit() -> float:
     """Time left for callers outside a Lambda invocation: no limit."""
     return math.inf
@@ -89,7 +98,9 @@ def process_arrival(
     Safe to repeat and to run side by side: the decision is one conditional write, and a decided
     upload is only finished again. Whatever cannot be recorded raises, so the message is retried.
     The file's first bytes are read at most once per object version, and only when everything else
-    about it passed. `arrival.time` is when the object landed (S3's word): what landed in time is
+    about it passed; then its structure (uploads.media: a few ranged reads, bounded), which must be
+    well formed for the declared type and run no longer than the token allows.
+    `arrival.time` is when the object landed (S3's word): what landed in time is
     judged as such however late this runs (the cleanup decides one whose message is late).
     """
     parsed = _KEY.fullmatch(arrival.key)
@@ -100,6 +111,7 @@ def process_arrival(
         publish(REJECTED, {"key": arrival.key, "reason": reason, "status": "REJECTED"})
         return Decision("rejected", reason)
     sniffed: dict[str | None, Sniffed] = {}
+    probed: dict[str | None, Media | Rejection] = {}
     while upload.status is UploadStatus.PENDING:
         stored = storage.head(upload.key)
         if stored is None:
@@ -113,10 +125,18 @@ def process_arrival(
                 continue  # replaced or deleted since the head: look again
             sniffed[stored.version_id] = content
             verdict = content_reason(content, upload.content_type, settings)
+        media = None
+        if verdict is None and walks(upload.content_type):
+            found = probed.get(stored.version_id) or probe(storage, stored, upload.content_type)
+            if found is None:
+                continue  # replaced or deleted while it was read: look again
+            probed[stored.version_id] = found
+            media = found if isinstance(found, Media) else None
+            verdict = found.reason if isinstance(found, Rejection) else duration_reason(found, token)
         detected = content.detected if content else None
         try:
             if verdict is None:
-                upload = repo.accept_upload(upload, stored, now, detected)
+                upload = repo.accept_upload(upload, stored, now, detected, media)
             else:
                 upload = repo.reject_upload(
                     upload,
@@ -126,6 +146,7 @@ def process_arrival(
                     stored,
                     token_exists=token is not None,
                     detected_type=detected,
+                    media=media,
                 )
         except UploadDecided:  # another delivery, a revoke or the cleanup decided it first
             decided = repo.get_upload(upload.upload_id)
