@@ -28,8 +28,8 @@ def _moov(payload: int, seconds: float, width: int, height: int, offset: int) ->
     ticks = round(seconds * timescale)
     matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
     mvhd = _full(
-        b"mvhd", struct.pack(">IIII", 0, 0, timescale, ticks), b"\0\1\0\0\1\0" + b"\0" * 10, matrix, b"\0" * 24,
-        struct.pack(">I", 2),
+        b"mvhd", struct.pack(">IIII", 0, 0, timescale, ticks), b"\0\1\0\0\1\0" + b"\0" * 10, matrix,
+        b"\0" * 24, struct.pack(">I", 2),
     )  # fmt: skip
     tkhd = _full(
         b"tkhd", struct.pack(">IIIII", 0, 0, 1, 0, ticks), b"\0" * 8, b"\0\0\0\0\0\0\0\0", matrix,

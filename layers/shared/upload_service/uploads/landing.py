@@ -17,7 +17,7 @@ from upload_service.core.storage import Storage, StoredObject
 from upload_service.data.repository import Repository, TokenChanged, UploadDecided
 from upload_service.uploads.content import SNIFF_BYTES, Sniffed, sniff
 from upload_service.uploads.delivery import deliver
-from upload_service.uploads.media.probe import Rejection, probe, walks
+from upload_service.uploads.media.probe import HEAD_BYTES, Rejection, probe, walks
 from upload_service.uploads.notifications import Arrival
 
 _KEY = re.compile(r"uploads/(?P<upload_id>[0-9a-f]{32})/(?P<file_name>[^/]+)")
@@ -99,7 +99,8 @@ def process_arrival(
     upload is only finished again. Whatever cannot be recorded raises, so the message is retried.
     The file's first bytes are read at most once per object version, and only when everything else
     about it passed; then its structure (uploads.media: a few ranged reads, bounded), which must be
-    well formed for the declared type and run no longer than the token allows.
+    well formed for the declared type and run no longer than the token allows (bytes of no known type,
+    which a deployment may let through, are not walked).
     `arrival.time` is when the object landed (S3's word): what landed in time is
     judged as such however late this runs (the cleanup decides one whose message is late).
     """
@@ -110,7 +111,7 @@ def process_arrival(
         storage.purge(arrival.key)
         publish(REJECTED, {"key": arrival.key, "reason": reason, "status": "REJECTED"})
         return Decision("rejected", reason)
-    sniffed: dict[str | None, Sniffed] = {}
+    heads: dict[str | None, tuple[Sniffed, bytes]] = {}
     probed: dict[str | None, Media | Rejection] = {}
     while upload.status is UploadStatus.PENDING:
         stored = storage.head(upload.key)
@@ -120,14 +121,16 @@ def process_arrival(
         verdict = rejection_reason(token, upload, stored.size, stored.content_type, arrival.time, settings)
         content = None
         if verdict is None:
-            content = sniffed.get(stored.version_id) or _sniff(storage, stored, upload.content_type)
-            if content is None:
+            read = heads.get(stored.version_id) or _sniff(storage, stored, upload.content_type)
+            if read is None:
                 continue  # replaced or deleted since the head: look again
-            sniffed[stored.version_id] = content
+            heads[stored.version_id] = read
+            content = read[0]
             verdict = content_reason(content, upload.content_type, settings)
         media = None
-        if verdict is None and walks(upload.content_type):
-            found = probed.get(stored.version_id) or probe(storage, stored, upload.content_type)
+        if verdict is None and content is not None and content.agrees and walks(upload.content_type):
+            head = heads[stored.version_id][1]
+            found = probed.get(stored.version_id) or probe(storage, stored, upload.content_type, head)
             if found is None:
                 continue  # replaced or deleted while it was read: look again
             probed[stored.version_id] = found
@@ -158,9 +161,11 @@ def process_arrival(
     return finish(repo, storage, upload, settings, now, time_left)
 
 
-def _sniff(storage: Storage, stored: StoredObject, declared: str) -> Sniffed | None:
-    head = storage.read_start(stored, SNIFF_BYTES)
-    return None if head is None else sniff(head, declared)
+def _sniff(storage: Storage, stored: StoredObject, declared: str) -> tuple[Sniffed, bytes] | None:
+    """What the file's first bytes show, and those bytes: one ranged read of HEAD_BYTES, which the
+    structure check walks from (a small file's whole structure is in it)."""
+    head = storage.read_start(stored, HEAD_BYTES)
+    return None if head is None else (sniff(head[:SNIFF_BYTES], declared), head)
 
 
 def finish(

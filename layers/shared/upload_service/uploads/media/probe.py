@@ -27,6 +27,10 @@ _WALKERS: dict[str, Callable[[RangedReader, str], Found]] = {
 }
 
 
+#: What the landing reads first, for the content check and the walkers both: one ranged GET.
+HEAD_BYTES = 64 * 1024
+
+
 @dataclass(frozen=True)
 class Rejection:
     """Why the file is not what it was declared to be."""
@@ -53,20 +57,23 @@ def walks(declared: str) -> bool:
     return declared in _WALKERS
 
 
-def check(source: Source, size: int, declared: str, budget: Budget | None = None) -> Media | Rejection:
-    """The media in `size` bytes of `source` declared `declared`, or why they are not well formed.
-    Raises Gone when the object changed under the reads."""
+def check(
+    source: Source, size: int, declared: str, budget: Budget | None = None, head: bytes = b""
+) -> Media | Rejection:
+    """The media in `size` bytes of `source` declared `declared`, or why they are not well formed;
+    `head` is the file's first bytes if they were read already. Raises Gone when the object changed
+    under the reads."""
     walker = _WALKERS.get(declared)
     if walker is None:
         return Rejection(f"no structural check for {declared}")
-    reader = RangedReader(source, size, budget or Budget())
+    reader = RangedReader(source, size, budget or Budget(), head)
     try:
         media: Media | Rejection = walker(reader, declared).media()
     except Malformed as exc:
         media = Rejection(f"malformed {declared}: {exc}")
     except (struct_error, IndexError, ValueError, UnicodeDecodeError) as exc:  # a field past its box
         media = Rejection(f"malformed {declared}: {type(exc).__name__} reading its structure")
-    logger.info(
+    logger.debug(  # what the check cost: at debug level, so that a landing's log stays one line
         "media probed",
         extra={
             "declared": declared,
@@ -81,10 +88,11 @@ def check(source: Source, size: int, declared: str, budget: Budget | None = None
 
 
 def probe(
-    storage: Storage, stored: StoredObject, declared: str, budget: Budget | None = None
+    storage: Storage, stored: StoredObject, declared: str, head: bytes = b"", budget: Budget | None = None
 ) -> Media | Rejection | None:
-    """`check` on the stored object, or None if it was replaced or deleted meanwhile (look again)."""
+    """`check` on the stored object (whose first bytes, `head`, may be read already), or None if it
+    was replaced or deleted meanwhile (look again)."""
     try:
-        return check(StorageSource(storage, stored), stored.size, declared, budget)
+        return check(StorageSource(storage, stored), stored.size, declared, budget, head)
     except Gone:
         return None

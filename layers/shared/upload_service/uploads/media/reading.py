@@ -55,13 +55,21 @@ class RangedReader:
     source: Source
     size: int
     budget: Budget = field(default_factory=Budget)
+    head: bytes = b""
     requests: int = 0
     bytes_read: int = 0
     started: float = field(default_factory=time.monotonic)
 
+    def __post_init__(self) -> None:
+        if self.head:  # read already (one GET, the landing's content check): counted, not read again
+            self.requests, self.bytes_read = 1, len(self.head)
+
     def read_at(self, offset: int, n: int) -> bytes:
         """Up to n bytes at offset (short at the end of the file); raises BudgetExceeded."""
         n = max(0, min(n, self.size - offset))
+        if offset < len(self.head):
+            known = self.head[offset : offset + n]
+            return known + self.read_at(offset + len(known), n - len(known)) if len(known) < n else known
         if n == 0:
             return b""
         if time.monotonic() - self.started > self.budget.seconds:
