@@ -79,4 +79,5 @@ class ApiVideoUploader:
             content_type=upload.content_type,
             progress=start,
             on_chunk=on_chunk,
+            metadata=apivideo.media_metadata(upload.media),
         )
