@@ -149,7 +149,8 @@ def test_a_type_without_a_walker_is_named() -> None:
 
 class Counting:
     def __init__(self, data: bytes) -> None:
-        self.data, self.reads = data, []
+        self.data = data
+        self.reads: list[tuple[int, int]] = []
 
     def read(self, offset: int, n: int) -> bytes:
         self.reads.append((offset, n))
