@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+CLIP = (ROOT / "tests" / "fixtures" / "content" / "clip.mp4").read_bytes()
 
 
 def token_ref(token: str) -> str:
@@ -52,7 +53,7 @@ def _upload_item(token: str, upload_id: str, owner: str, status: str) -> dict[st
         "uploadId": {"S": upload_id},
         "userId": {"S": owner},
         "fileName": {"S": "holiday clip.mp4"},
-        "fileSize": {"N": "1024"},
+        "fileSize": {"N": "4096"},
         "contentType": {"S": "video/mp4"},
         "createdAt": {"S": "2026-11-22T08:00:00.000Z"},
         "targetExpiresAt": {"S": "2099-11-22T08:15:00.000Z"},
@@ -108,10 +109,10 @@ def stub_script(function: str, event: dict[str, Any]) -> list[tuple[str, str, di
             (
                 "s3",
                 "head_object",
-                {"ContentLength": 11, "ContentType": "video/mp4", "ETag": '"e1"', "VersionId": "v1"},
+                {"ContentLength": len(CLIP), "ContentType": "video/mp4", "ETag": '"e1"', "VersionId": "v1"},
             ),
             ("dynamodb", "get_item", {"Item": _token_item(token, owner)}),
-            ("s3", "get_object", {"Body": b"\x00\x00\x00\x18ftypmp42isom", "ContentLength": 16}),  # sniff
+            ("s3", "get_object", {"Body": CLIP, "ContentLength": len(CLIP)}),  # sniff, structure: one read
             ("dynamodb", "transact_write_items", {}),  # the decision
             ("s3", "put_object_tagging", {}),  # accepted: no lifecycle rule expires it any more
             ("s3-copy", "copy_object", {"CopyObjectResult": {"ETag": '"e1"'}}),  # delivered to media/

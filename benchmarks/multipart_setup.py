@@ -1,5 +1,5 @@
 """The large-uploads bench's setup (benchmarks/multipart.py): its sizes, the local stack's parameters,
-the file (clip.mp4's bytes, then seeded random bytes) and its parts, and the batches Uppy signs."""
+the file (a well-formed MP4 of seeded random bytes) and its parts, and the batches Uppy signs."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ STACK_PARAMETERS = (
 )
 REFERENCE_BUCKET = "multipart-bench-reference"
 FILE_NAME = "bench.mp4"
-CLIP_MP4 = (ROOT / "tests" / "fixtures" / "content" / "clip.mp4").read_bytes()
 #: What starts a child's answer line on its stdout (anything else there is a log line).
 ANSWER = "@bench-answer "
 
@@ -37,9 +36,11 @@ def paths() -> None:
 
 
 def content(size: int, seed: int = 12) -> bytes:
-    """A real MP4 header (clip.mp4's bytes), then seeded random bytes: `size` in all."""
-    head = CLIP_MP4[:size]
-    return head + random.Random(seed).randbytes(size - len(head))
+    """A well-formed MP4 (the landing walks its structure) of seeded random samples: `size` in all."""
+    paths()
+    from tests.media_files import mp4
+
+    return mp4(random.Random(seed).randbytes(max(0, size - len(mp4(b"")))))
 
 
 def parts_of(data: bytes, part_bytes: int) -> list[bytes]:

@@ -256,6 +256,15 @@ function cell(text, className) {
   return td;
 }
 
+// What the landing found of the file: "mp4 2s 160×120 h264/aac" (an image: "png 64×64").
+function describeMedia(media) {
+  if (!media) return "";
+  const size = media.width && media.height ? `${media.width}×${media.height}` : null;
+  const duration = media.durationSeconds == null ? null : `${media.durationSeconds}s`;
+  const codecs = [media.videoCodec, media.audioCodec].filter(Boolean).join("/");
+  return [media.container, duration, size, codecs].filter(Boolean).join(" ");
+}
+
 function showDecisionOnTile(upload) {
   const fileId = state.files.get(upload.uploadId);
   if (!fileId || !state.uppy?.getFile(fileId) || !["REJECTED", "EXPIRED"].includes(upload.status)) return;
@@ -285,6 +294,7 @@ function render(view) {
       cell(`${upload.fileSize} B`),
       cell(upload.contentType),
       cell(upload.detectedType),
+      cell(describeMedia(upload.media), "media"),
       cell(upload.status, "status"),
       cell(waiting, "reason"),
       forwardingCell,

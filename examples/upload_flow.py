@@ -21,10 +21,10 @@ from botocore.config import Config
 
 
 def demo_mp4() -> bytes:
-    """A minimal MP4 (an `ftyp` box, then an `mdat` box): enough for the landing checks."""
-    payload = b"a tiny demo video"
-    ftyp = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
-    return ftyp + (8 + len(payload)).to_bytes(4, "big") + b"mdat" + payload
+    """A real half-second MP4 (2.5 KB, made with FFmpeg): the landing checks its whole structure."""
+    return (
+        Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "content" / "clip.mp4"
+    ).read_bytes()
 
 
 def show(label: str, value: str) -> None:

@@ -25,7 +25,14 @@ app = create_app()
 def create_token() -> Response[str]:
     request = parse_body(app, CreateTokenRequest, required=False)
     caller = current_caller(app)
-    token = access.mint(default_store(TokenStore), caller, request.ttl, settings, datetime.now(UTC))
+    token = access.mint(
+        default_store(TokenStore),
+        caller,
+        request.ttl,
+        settings,
+        datetime.now(UTC),
+        request.max_duration_seconds,
+    )
     logger.info("token created", extra={"token": mask(token.token), "ttl": token.ttl})
     metrics.add_metric(name="TokensCreated", unit=MetricUnit.Count, value=1)
     return json_response(token)

@@ -22,7 +22,6 @@ import requests
 
 from local_stack.demo import UPPY_MAJORS
 from tests.browser.conftest import (
-    CONTENT,
     MIB,
     open_page,
     screenshot,
@@ -33,6 +32,7 @@ from tests.browser.conftest import (
     watch_for_errors,
 )
 from tests.conftest import ROOT, Stack, new_user, running_stack
+from tests.media_files import mp4
 from tests.waiting import eventually
 
 DOCS_SCREENSHOT = ROOT / "docs" / "images" / "demo-page.png"
@@ -64,9 +64,8 @@ def large_stack(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def large_video(path: Path, size: int, seed: int) -> Path:
-    """A real mp4's bytes (the content check sniffs them), then seeded random padding to `size`."""
-    clip = (CONTENT / "clip.mp4").read_bytes()
-    path.write_bytes(clip + random.Random(seed).randbytes(size - len(clip)))
+    """A well-formed MP4 (the landing walks its structure) of seeded random samples, `size` in all."""
+    path.write_bytes(mp4(random.Random(seed).randbytes(size - len(mp4(b"")))))
     return path
 
 

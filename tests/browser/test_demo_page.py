@@ -135,6 +135,8 @@ def test_a_person_signs_in_uploads_and_sees_the_decisions(
     rejected = page.locator("#decisions tr[data-file-name='disguised.mp4'][data-status='REJECTED']")
     rejected.wait_for()
     assert accepted.locator("td").nth(3).inner_text() == "video/mp4"
+    assert accepted.locator("td.media").inner_text() == "mp4 0.5s 64×64 h264"  # what the landing read
+    assert rejected.locator("td.media").inner_text() == ""
     assert accepted.locator("td.forwarding").inner_text().startswith("FORWARDED vi")
     assert rejected.locator("td").nth(3).inner_text() == "image/png"
     reason = rejected.locator("td.reason").inner_text().strip()

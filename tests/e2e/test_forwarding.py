@@ -15,6 +15,7 @@ import requests
 from tests.conftest import Stack, User
 from tests.e2e.conftest import EventLog
 from tests.e2e.test_uploads import CLIP, NOT_A_VIDEO, decided, send, start
+from tests.media_files import mp4
 from tests.waiting import eventually
 
 
@@ -30,7 +31,7 @@ def forwarded(stack: Stack, user: User, token: str, upload_id: str) -> dict[str,
 def test_an_accepted_upload_is_forwarded_to_api_video_byte_for_byte(
     stack: Stack, user: User, token_of: Callable[..., str], event_log: EventLog
 ) -> None:
-    content = CLIP + random.Random(11).randbytes(300_000)
+    content = mp4(random.Random(11).randbytes(300_000))
     name = f"{uuid.uuid4().hex}.mp4"
     token = token_of(user)
     target = start(stack, token, name=name, size=len(content)).json()
@@ -83,7 +84,7 @@ def test_a_multipart_upload_is_forwarded_byte_for_byte(
     the forwarder still reads it, pinned, whole."""
     from tests.e2e.test_multipart import Companion
 
-    content = CLIP + random.Random(12).randbytes(600_000)
+    content = mp4(random.Random(12).randbytes(600_000))
     token = token_of(user)
     uppy = Companion(stack, token)
     upload = uppy.started(f"{uuid.uuid4().hex}.mp4")

@@ -18,15 +18,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.conftest import ROOT, Stack, User, new_user, running_stack
+from tests.conftest import Stack, User, new_user, running_stack
 from tests.e2e.conftest import assert_problem
 from tests.e2e.test_uploads import decided, keys
+from tests.media_files import mp4
 from tests.waiting import eventually
 from upload_service.core.ids import token_ref
 
 MIB = 1024**2
-#: A real mp4 header (the content check at landing sniffs it), then padding.
-CLIP_MP4 = (ROOT / "tests" / "fixtures" / "content" / "clip.mp4").read_bytes()
 LARGE_MAX = 12 * MIB
 LARGE_PARAMETERS = (
     f"MaxUploadBytes={LARGE_MAX} UploadsPerToken=3 UploadRateLimitPerMinute=100 RateLimitPerMinute=1000 "
@@ -35,9 +34,10 @@ LARGE_PARAMETERS = (
 
 
 def content(size: int) -> bytes:
-    """`size` bytes that start as an mp4 file and differ from part to part (no two parts alike)."""
-    filler = hashlib.sha256(str(size).encode()).digest() * (size // 32 + 1)
-    return (CLIP_MP4 + filler)[:size]
+    """A well-formed MP4 of `size` bytes (the landing walks its structure) whose samples differ from
+    part to part (no two parts alike)."""
+    payload = size - len(mp4(b""))
+    return mp4((hashlib.sha256(str(size).encode()).digest() * (payload // 32 + 1))[:payload])
 
 
 def digest(data: bytes) -> str:

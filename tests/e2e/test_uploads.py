@@ -20,9 +20,10 @@ import requests
 
 from tests.conftest import Stack, User
 from tests.e2e.conftest import EventLog, assert_problem
+from tests.media_files import mp4
 from tests.waiting import PATIENCE, eventually
 
-CLIP = b"\x00\x00\x00\x18ftypmp42" + b"x" * 100
+CLIP = mp4(b"x" * 100)
 #: A PNG's first bytes: what S3 takes for a target declared video/mp4 (the POST's fields are as signed),
 #: and the processor rejects ("content mismatch").
 NOT_A_VIDEO = b"\x89PNG\r\n\x1a\n" + b"x" * 40

@@ -16,6 +16,7 @@ from local_stack.iam.acting import running_as
 from tests.conftest import Published
 from tests.integration.conftest import clean_up_all
 from tests.integration.test_processing import CLIP, notification_message, seed_upload, sqs_event
+from tests.media_files import mp4
 from upload_service.core import aws
 from upload_service.core.config import get_settings
 from upload_service.core.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus
@@ -192,7 +193,7 @@ def test_a_file_past_the_managed_copy_threshold_keeps_its_etag(lambda_env: dict[
     """boto3's managed copy splits an object over 8 MiB into parts (ETag `...-2`); one CopyObject
     keeps the ETag the record and the event carry."""
     owner = f"race-{uuid.uuid4().hex[:8]}"
-    content = b"\x00\x00\x00\x18ftypmp42" + b"z" * (9 * 1024 * 1024)
+    content = mp4(b"z" * (9 * 1024 * 1024))
     _, upload = seed(owner, content)
     settings = get_settings().model_copy(update={"max_upload_bytes": 20 * 1024 * 1024})
     arrival = Arrival(default_storage().bucket, upload.key, datetime.now(UTC))

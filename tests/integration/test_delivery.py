@@ -22,6 +22,7 @@ from tests.conftest import Published
 from tests.integration.conftest import clean_up_all
 from tests.integration.test_decisions import at_call, media_of, seed
 from tests.integration.test_processing import CLIP, notification_message, seed_upload, sqs_event
+from tests.media_files import mp4
 from upload_service.core import aws
 from upload_service.core.config import Settings, get_settings
 from upload_service.core.errors import ServiceUnavailable
@@ -33,7 +34,8 @@ from upload_service.uploads.notifications import Arrival
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 MIB = 1024**2
-BIG = b"\x00\x00\x00\x18ftypmp42" + os.urandom(12 * MIB)  # three parts of 5 MiB (5, 5, 2)
+PAYLOAD = os.urandom(12 * MIB)
+BIG = mp4(PAYLOAD)  # three parts of 5 MiB (5, 5, 2)
 
 
 def stage_of(key: str, version_id: str | None = None) -> str | None:
@@ -242,7 +244,7 @@ def test_a_replaced_source_is_refused(size: int, in_parts: Settings, copies_refu
     """The checked version deleted and another written under the key (or, on an unversioned bucket,
     an object whose ETag is not the one checked): nothing is copied into media/, and the delivery
     fails instead of delivering bytes nobody checked."""
-    content = BIG[: size * MIB]
+    content = mp4(PAYLOAD[: size * MIB])
     _, upload = seed(f"swap-{uuid.uuid4().hex[:8]}", content)
     copies_refused.add(upload.media_key)  # decided, not delivered
     with pytest.raises(ServiceUnavailable):

@@ -29,7 +29,7 @@ from tests.integration.test_processing import CLIP, seed_upload
 from upload_service.core import outbound
 from upload_service.core.config import get_settings
 from upload_service.core.ids import generate_token
-from upload_service.core.records import ForwardingStatus, TokenRecord, UploadRecord, UploadStatus
+from upload_service.core.records import ForwardingStatus, Media, TokenRecord, UploadRecord, UploadStatus
 from upload_service.core.storage import default_storage
 from upload_service.data.forwarding import ForwardingStore
 from upload_service.data.repository import default_repository
@@ -77,7 +77,7 @@ def double(stack: Stack, lambda_env: dict[str, str]) -> Iterator[Double]:
     requests.delete(f"{video_double.url}/_double/faults", timeout=10)
 
 
-def accepted(size: int) -> tuple[UploadRecord, bytes]:
+def accepted(size: int, media: Media | None = None) -> tuple[UploadRecord, bytes]:
     """An ACCEPTED upload of `size` bytes (an MP4 header, then seeded random bytes) in media/, under a
     name of its own (the double titles its video so)."""
     content = CLIP + random.Random(size).randbytes(size - len(CLIP))
@@ -88,7 +88,7 @@ def accepted(size: int) -> tuple[UploadRecord, bytes]:
     )
     stored = storage.head(upload.media_key)
     assert stored is not None
-    return default_repository().accept_upload(upload, stored, datetime.now(UTC)), content
+    return default_repository().accept_upload(upload, stored, datetime.now(UTC), media=media), content
 
 
 def forward(
@@ -185,6 +185,28 @@ def test_a_file_of_six_chunks_is_one_video_made_first_and_named_by_every_chunk(
     assert double.videos_titled(upload.file_name) == [record.forwarding.video_id]
     assert double.source_sha256(record.forwarding.video_id or "") == hashlib.sha256(content).hexdigest()
     assert published.about(upload.upload_id) == ["Upload Forwarded"]
+
+
+def test_the_video_carries_the_media_the_landing_read(double: Double) -> None:
+    # given an upload accepted with what its structure showed
+    media = Media("mp4", 2.5, 160, 120, "h264", None)
+    upload, _ = accepted(1 * MIB, media)
+
+    # when it is forwarded
+    assert forward(upload).result == "forwarded"
+
+    # then api.video's video names the upload and holds the media's facts, as strings
+    record = record_of(upload)
+    assert record.media == media
+    video = double.video(record.forwarding.video_id or "" if record.forwarding else "")
+    assert video["metadata"] == [
+        {"key": "uploadId", "value": upload.upload_id},
+        {"key": "container", "value": "mp4"},
+        {"key": "durationSeconds", "value": "2.5"},
+        {"key": "width", "value": "160"},
+        {"key": "height", "value": "120"},
+        {"key": "videoCodec", "value": "h264"},
+    ]
 
 
 def test_rate_limits_are_waited_out_and_counted(double: Double) -> None:

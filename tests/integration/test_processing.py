@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import Published, Stack
 from tests.integration.conftest import load_event
+from tests.media_files import mp4
 from upload_service.core import aws
 from upload_service.core.config import get_settings
 from upload_service.core.ids import generate_token
@@ -25,7 +26,7 @@ from upload_service.data.repository import default_repository
 from upload_service.uploads import expiry
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
-CLIP = b"\x00\x00\x00\x18ftypmp42" + b"y" * 50
+CLIP = mp4(b"y" * 50)
 
 
 def seed_upload(

@@ -26,6 +26,7 @@ def test_upload_token_wire_shape() -> None:
         "expiresAt": "2026-11-22T09:00:00.123Z",
         "userId": "user-1",
         "status": "PENDING",
+        "maxDurationSeconds": None,
     }
 
 

@@ -33,6 +33,9 @@ ours = ("upload_service", "puremagic")
 print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] in ours)))
 """
 LANDING_CODE = {"upload_service.uploads.landing", "upload_service.uploads.content", "puremagic"}
+#: The structure check of what landed (uploads/media/): the processor's and the cleanup's only.
+MEDIA_CODE = "upload_service.uploads.media"
+FUNCTIONS = sorted(path.parent.name for path in (cold_start.ROOT / "functions").glob("*/app.py"))
 
 
 def loaded_by(function: str) -> set[str]:
@@ -58,3 +61,21 @@ def test_starting_an_upload_loads_no_landing_checks() -> None:
     assert "upload_service.uploads.starting" in loaded_by("start_upload")
     assert not loaded_by("start_upload") & LANDING_CODE
     assert loaded_by("process_upload") >= LANDING_CODE
+
+
+@pytest.mark.parametrize(
+    "function", [name for name in FUNCTIONS if name not in ("process_upload", "cleanup")]
+)
+def test_only_the_processor_and_the_cleanup_load_the_media_walkers(function: str) -> None:
+    loaded = loaded_by(function)
+    assert not [name for name in loaded if name.startswith(MEDIA_CODE)]
+
+
+def test_the_processor_loads_the_media_walkers() -> None:
+    loaded = loaded_by("process_upload")
+    assert {
+        f"{MEDIA_CODE}.probe",
+        f"{MEDIA_CODE}.isobmff",
+        f"{MEDIA_CODE}.matroska",
+        f"{MEDIA_CODE}.images",
+    } <= loaded

@@ -21,6 +21,7 @@ from pydantic.alias_generators import to_camel
 from upload_service.core.records import (
     Forwarding,
     ForwardingStatus,
+    Media,
     TokenRecord,
     TokenStatus,
     UploadRecord,
@@ -29,6 +30,8 @@ from upload_service.core.records import (
 )
 
 Timestamp = Annotated[datetime, PlainSerializer(isoformat, return_type=str)]
+#: The longest `maxDurationSeconds` a token may set: a day.
+MAX_DURATION_SECONDS = 86400
 
 
 class WireModel(BaseModel):
@@ -50,6 +53,14 @@ class CreateTokenRequest(WireModel):
     ttl: StrictInt | None = Field(
         None, description="Seconds the token lives; 0 = never expires (admins only)."
     )
+    max_duration_seconds: StrictInt | None = Field(
+        None,
+        ge=1,
+        le=MAX_DURATION_SECONDS,
+        description="The longest media, in seconds, an upload with this token may hold: a longer one is"
+        " rejected at landing. Our extension of api.video's body (as Cloudflare Stream's"
+        " `maxDurationSeconds`); absent: no limit.",
+    )
 
 
 class UploadToken(WireModel):
@@ -61,6 +72,10 @@ class UploadToken(WireModel):
     expires_at: Timestamp | None
     user_id: str
     status: TokenStatus
+    max_duration_seconds: int | None = Field(
+        None,
+        description="The longest media its uploads may hold, in seconds (our extension); null: no limit.",
+    )
 
     @classmethod
     def from_record(cls, record: TokenRecord, now: datetime) -> UploadToken:
@@ -71,6 +86,7 @@ class UploadToken(WireModel):
             expires_at=record.expires_at,
             user_id=record.user_id,
             status=record.effective_status(now),
+            max_duration_seconds=record.max_duration_seconds,
         )
 
 
@@ -99,6 +115,29 @@ class ForwardingInfo(WireModel):
         )
 
 
+class MediaInfo(WireModel):
+    """What an upload's structure showed at landing: null members where the file has none (images have
+    width and height only)."""
+
+    container: str = Field(description="`mp4`, `mov`, `webm`, `matroska`, `jpeg` or `png`.", examples=["mp4"])
+    duration_seconds: float | None = Field(examples=[2.0])
+    width: int | None = Field(examples=[160])
+    height: int | None = Field(examples=[120])
+    video_codec: str | None = Field(examples=["h264"])
+    audio_codec: str | None = Field(examples=["aac"])
+
+    @classmethod
+    def from_record(cls, media: Media) -> MediaInfo:
+        return cls(
+            container=media.container,
+            duration_seconds=media.duration_seconds,
+            width=media.width,
+            height=media.height,
+            video_codec=media.video_codec,
+            audio_codec=media.audio_codec,
+        )
+
+
 class UploadInfo(WireModel):
     upload_id: str
     file_name: str
@@ -116,6 +155,9 @@ class UploadInfo(WireModel):
     checksum_sha256: str | None = Field(
         None, description="The file's SHA-256 (base64) declared when the upload started; null if none was."
     )
+    media: MediaInfo | None = Field(
+        None, description="What its structure showed at landing; null until then, or when it was not read."
+    )
 
     @classmethod
     def from_record(cls, record: UploadRecord) -> UploadInfo:
@@ -130,6 +172,7 @@ class UploadInfo(WireModel):
             created_at=record.created_at,
             forwarding=ForwardingInfo.from_record(record.forwarding) if record.forwarding else None,
             checksum_sha256=record.checksum_sha256,
+            media=MediaInfo.from_record(record.media) if record.media else None,
         )
 
 

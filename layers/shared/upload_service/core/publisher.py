@@ -7,7 +7,7 @@ from typing import Any
 
 from upload_service.core import aws
 from upload_service.core.config import get_settings
-from upload_service.core.records import UploadRecord
+from upload_service.core.records import Media, UploadRecord
 
 SOURCE = "upload-tokens"
 ACCEPTED = "Upload Accepted"
@@ -39,7 +39,8 @@ def publish(detail_type: str, detail: dict[str, Any]) -> None:
 def upload_detail(upload: UploadRecord) -> dict[str, Any]:
     """What consumers get: ids and facts, never the token itself (it is a credential): `tokenRef`
     names it without granting anything. `size`, `etag` and `versionId` are the object's that was
-    checked (null when nothing arrived); `key` is where it is now (media/ once accepted)."""
+    checked (null when nothing arrived); `key` is where it is now (media/ once accepted); `media` what
+    its structure showed."""
     return {
         "uploadId": upload.upload_id,
         "userId": upload.user_id,
@@ -55,4 +56,19 @@ def upload_detail(upload: UploadRecord) -> dict[str, Any]:
         "reason": upload.reason,
         "key": upload.media_key if upload.status == "ACCEPTED" else upload.key,
         "checksumSha256": upload.checksum_sha256,
+        "media": media_detail(upload.media),
+    }
+
+
+def media_detail(media: Media | None) -> dict[str, Any] | None:
+    """The `media` member of the API's answers and the events (null when the file was not read)."""
+    if media is None:
+        return None
+    return {
+        "container": media.container,
+        "durationSeconds": media.duration_seconds,
+        "width": media.width,
+        "height": media.height,
+        "videoCodec": media.video_codec,
+        "audioCodec": media.audio_codec,
     }

@@ -38,7 +38,8 @@ class TokenRecord:
 
     `uploads_reserved` counts uploads started and not rejected (what the allowance limits),
     `uploads_open` those not decided yet, `uploads_accepted` those accepted, `uploads_started` every
-    one started, whatever became of it (what UploadAttemptsPerToken limits).
+    one started, whatever became of it (what UploadAttemptsPerToken limits). `max_duration_seconds`
+    is the longest media its uploads may hold (None: no limit).
     """
 
     token: str
@@ -51,6 +52,7 @@ class TokenRecord:
     uploads_open: int = 0
     uploads_accepted: int = 0
     uploads_started: int = 0
+    max_duration_seconds: int | None = None
 
     def is_expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -70,9 +72,18 @@ class TokenRecord:
         return token_ref(self.token)
 
     @classmethod
-    def new(cls, token: str, user_id: str, ttl: int, now: datetime) -> TokenRecord:
+    def new(
+        cls, token: str, user_id: str, ttl: int, now: datetime, max_duration_seconds: int | None = None
+    ) -> TokenRecord:
         expires_at = now + timedelta(seconds=ttl) if ttl else None
-        return cls(token=token, user_id=user_id, ttl=ttl, created_at=now, expires_at=expires_at)
+        return cls(
+            token=token,
+            user_id=user_id,
+            ttl=ttl,
+            created_at=now,
+            expires_at=expires_at,
+            max_duration_seconds=max_duration_seconds,
+        )
 
 
 class UploadStatus(StrEnum):
@@ -109,6 +120,19 @@ class Forwarding:
 
 
 @dataclass(frozen=True)
+class Media:
+    """What a file's structure says it holds: its container, how long it runs, its picture size and
+    codecs (None where it has none: images have width and height only)."""
+
+    container: str
+    duration_seconds: float | None = None
+    width: int | None = None
+    height: int | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+
+
+@dataclass(frozen=True)
 class UploadRecord:
     """One upload started with a token: what was declared, and what became of it.
 
@@ -120,7 +144,7 @@ class UploadRecord:
     there (a large object's, see `delivery`). `checksum_sha256` is the file's SHA-256 (base64) the
     client declared, if it did: S3 verified a POST's bytes against it, the forwarder checks what it sends.
     `checksum_algorithm` is "SHA256" for a multipart upload whose parts each carry their SHA-256 (S3
-    created it so: it refuses a part without one).
+    created it so: it refuses a part without one). `media` is what its structure showed (accepted uploads).
     """
 
     token_ref: str
@@ -144,6 +168,7 @@ class UploadRecord:
     copy_id: str | None = None
     checksum_sha256: str | None = None
     checksum_algorithm: str | None = None
+    media: Media | None = None
 
     @property
     def key(self) -> str:

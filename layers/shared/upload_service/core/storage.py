@@ -244,15 +244,19 @@ class Storage:
         return True
 
     def read_start(self, stored: StoredObject, length: int) -> bytes | None:
-        """The first `length` bytes of exactly the object that was checked (one ranged GetObject, pinned
-        to its version and ETag), or None if that object is gone."""
+        """The first `length` bytes of exactly the object that was checked, or None if it is gone."""
+        return self.read_range(stored, 0, length)
+
+    def read_range(self, stored: StoredObject, offset: int, length: int) -> bytes | None:
+        """`length` bytes at `offset` of exactly the object that was checked (one ranged GetObject,
+        pinned to its version and ETag), or None if that object is gone."""
         pinned = {"VersionId": stored.version_id} if stored.version_id else {}
         try:
             with aws.unavailable_when_throttled():
                 answer = self.client.get_object(
                     Bucket=self.bucket,
                     Key=stored.key,
-                    Range=f"bytes=0-{length - 1}",
+                    Range=f"bytes={offset}-{offset + length - 1}",
                     IfMatch=f'"{stored.etag}"',
                     **pinned,  # type: ignore[arg-type]
                 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -15,6 +16,7 @@ from upload_service.core.records import (
     LIVE_STATUSES,
     Forwarding,
     ForwardingStatus,
+    Media,
     TokenRecord,
     TokenStatus,
     UploadRecord,
@@ -79,6 +81,7 @@ def token_item(record: TokenRecord) -> dict[str, Any]:
             "uploadsReserved": record.uploads_reserved,
             "uploadsOpen": record.uploads_open,
             "uploadsAccepted": record.uploads_accepted,
+            "maxDurationSeconds": record.max_duration_seconds,
         }
     )
 
@@ -96,6 +99,7 @@ def record_from_item(item: Mapping[str, Any]) -> TokenRecord:
         uploads_open=int(values.get("uploadsOpen", 0)),
         uploads_accepted=int(values.get("uploadsAccepted", 0)),
         uploads_started=int(values.get("uploadsStarted", 0)),  # counted by starts only (ADD)
+        max_duration_seconds=int(values["maxDurationSeconds"]) if "maxDurationSeconds" in values else None,
     )
 
 
@@ -152,6 +156,38 @@ def upload_from_item(item: Mapping[str, Any]) -> UploadRecord:
         copy_id=values.get("copyId"),
         checksum_sha256=values.get("checksumSha256"),
         checksum_algorithm=values.get("checksumAlgorithm"),
+        media=media_from_values(values.get("media")),
+    )
+
+
+def media_values(media: Media | None) -> dict[str, Any] | None:
+    """An upload's `media` map (DynamoDB numbers are Decimals; absent facts are left out)."""
+    if media is None:
+        return None
+    values = {
+        "container": media.container,
+        "durationSeconds": Decimal(str(media.duration_seconds))
+        if media.duration_seconds is not None
+        else None,
+        "width": media.width,
+        "height": media.height,
+        "videoCodec": media.video_codec,
+        "audioCodec": media.audio_codec,
+    }
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def media_from_values(values: Mapping[str, Any] | None) -> Media | None:
+    if not values:
+        return None
+    duration = values.get("durationSeconds")
+    return Media(
+        container=values["container"],
+        duration_seconds=float(duration) if duration is not None else None,
+        width=int(values["width"]) if "width" in values else None,
+        height=int(values["height"]) if "height" in values else None,
+        video_codec=values.get("videoCodec"),
+        audio_codec=values.get("audioCodec"),
     )
 
 

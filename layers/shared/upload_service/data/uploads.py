@@ -20,6 +20,7 @@ from upload_service.core.errors import UploadLimitReached
 from upload_service.core.records import (
     Forwarding,
     ForwardingStatus,
+    Media,
     TokenStatus,
     UploadRecord,
     UploadStatus,
@@ -34,6 +35,7 @@ from upload_service.data.items import (
     _expiry_bound,
     _pointer_key,
     _to_item,
+    media_values,
     token_key,
     upload_from_item,
     upload_item,
@@ -123,7 +125,12 @@ class UploadStore(TokenStore):
             ) from None
 
     def accept_upload(
-        self, upload: UploadRecord, stored: StoredObject, now: datetime, detected_type: str | None = None
+        self,
+        upload: UploadRecord,
+        stored: StoredObject,
+        now: datetime,
+        detected_type: str | None = None,
+        media: Media | None = None,
     ) -> UploadRecord:
         """Mark the upload ACCEPTED (pinned to the object checked, with the type its bytes showed) and
         count it on its live token.
@@ -150,7 +157,7 @@ class UploadStore(TokenStore):
                     ),
                 }
             },
-            self._decide_upload(upload, UploadStatus.ACCEPTED, now, None, stored, detected_type),
+            self._decide_upload(upload, UploadStatus.ACCEPTED, now, None, stored, detected_type, media),
         ]
         self._decide(items, upload_index=1)
         return replace(
@@ -160,6 +167,7 @@ class UploadStore(TokenStore):
             etag=stored.etag,
             version_id=stored.version_id,
             detected_type=detected_type,
+            media=media,
             forwarding=Forwarding(ForwardingStatus.PENDING) if get_settings().forwarding else None,
         )
 
@@ -173,12 +181,13 @@ class UploadStore(TokenStore):
         *,
         token_exists: bool = True,
         detected_type: str | None = None,
+        media: Media | None = None,
     ) -> UploadRecord:
         """REJECTED (or EXPIRED) with a reason; gives its reservation back to the token.
 
         Raises UploadDecided when the upload was decided meanwhile.
         """
-        items: list[Any] = [self._decide_upload(upload, status, now, reason, stored, detected_type)]
+        items: list[Any] = [self._decide_upload(upload, status, now, reason, stored, detected_type, media)]
         if token_exists:
             items.append(
                 {
@@ -200,6 +209,7 @@ class UploadStore(TokenStore):
             etag=stored.etag if stored else None,
             version_id=stored.version_id if stored else None,
             detected_type=detected_type,
+            media=media,
         )
 
     def _decide(self, items: list[Any], upload_index: int) -> None:
@@ -259,6 +269,7 @@ class UploadStore(TokenStore):
         reason: str | None,
         stored: StoredObject | None,
         detected_type: str | None = None,
+        media: Media | None = None,
     ) -> Any:
         """The upload's decision, conditional on it being PENDING, with what was checked (size, ETag,
         version, the type its first bytes showed) and its purge date. A rejected one leaves the
@@ -275,6 +286,7 @@ class UploadStore(TokenStore):
         if stored is not None:
             values |= {"objectSize": stored.size, "etag": stored.etag, "versionId": stored.version_id}
         values["detectedType"] = detected_type
+        values["media"] = media_values(media)
         values = {name: value for name, value in values.items() if value is not None}
         return {
             "Update": {

@@ -149,4 +149,5 @@ class ApiVideoUploader:
             progress=start,
             on_chunk=on_chunk,
             before_last_chunk=verify,
+            metadata=apivideo.media_metadata(upload.media),
         )

@@ -93,7 +93,7 @@ def build_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _ok("The new token.", "UploadToken"),
-                        "400": _problem("Invalid ttl or body."),
+                        "400": _problem("Invalid ttl, maxDurationSeconds or body."),
                         "403": _problem("The caller holds the maximum number of live tokens."),
                         **COMMON_ERRORS,
                     },

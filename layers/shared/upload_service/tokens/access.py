@@ -32,7 +32,14 @@ def resolve_ttl(requested: int | None, caller: Caller, settings: Settings) -> in
     return requested
 
 
-def mint(repo: TokenStore, caller: Caller, ttl: int | None, settings: Settings, now: datetime) -> UploadToken:
+def mint(
+    repo: TokenStore,
+    caller: Caller,
+    ttl: int | None,
+    settings: Settings,
+    now: datetime,
+    max_duration_seconds: int | None = None,
+) -> UploadToken:
     """A new token, counted against the caller's cap of live, unexpired tokens.
 
     The owner's counter also counts tokens that expired and await the cleanup; at the cap, up to
@@ -45,7 +52,7 @@ def mint(repo: TokenStore, caller: Caller, ttl: int | None, settings: Settings, 
     granted = resolve_ttl(ttl, caller, settings)
     cap = settings.max_active_tokens
     try:
-        return _create(repo, caller, granted, cap, now)
+        return _create(repo, caller, granted, cap, now, max_duration_seconds=max_duration_seconds)
     except ActiveTokenLimitReached:
         pass
     ended: set[str] = set()
@@ -54,7 +61,7 @@ def mint(repo: TokenStore, caller: Caller, ttl: int | None, settings: Settings, 
         if not expired and not ended:
             break  # nothing expired to count as free, nothing freed since: the first refusal stands
         try:
-            return _create(repo, caller, granted, cap, now, expired)
+            return _create(repo, caller, granted, cap, now, expired, max_duration_seconds)
         except CountedTokensChanged as changed:
             ended |= changed.ended  # the cleanup ended them: their slots are free in the counter now
         except ActiveTokenLimitReached:
@@ -69,9 +76,10 @@ def _create(
     cap: int,
     now: datetime,
     expired: list[TokenRecord] | None = None,
+    max_duration_seconds: int | None = None,
 ) -> UploadToken:
     for _ in range(3):
-        record = TokenRecord.new(generate_token(), caller.user_id, ttl, now)
+        record = TokenRecord.new(generate_token(), caller.user_id, ttl, now, max_duration_seconds)
         try:
             repo.create_token(record, cap, expired)
         except TokenIdTaken:

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from upload_service.core.config import Settings
 from upload_service.core.observability import logger
 from upload_service.core.publisher import ACCEPTED, REJECTED, publish, upload_detail
-from upload_service.core.records import TokenRecord, TokenStatus, UploadRecord, UploadStatus
+from upload_service.core.records import Media, TokenRecord, TokenStatus, UploadRecord, UploadStatus
 from upload_service.core.storage import Storage, StoredObject
 from upload_service.data.repository import Repository, TokenChanged, UploadDecided
 from upload_service.uploads.content import SNIFF_BYTES, Sniffed, sniff
 from upload_service.uploads.delivery import deliver
+from upload_service.uploads.media.probe import HEAD_BYTES, Rejection, probe, walks
 from upload_service.uploads.notifications import Arrival
 
 _KEY = re.compile(r"uploads/(?P<upload_id>[0-9a-f]{32})/(?P<file_name>[^/]+)")
@@ -71,6 +72,14 @@ def content_reason(content: Sniffed, declared: str, settings: Settings) -> str |
     return f"content mismatch: the file is {content.detected}, not the {declared} declared"
 
 
+def duration_reason(media: Media, token: TokenRecord | None) -> str | None:
+    """Why the media runs too long for its token, or None."""
+    limit = token.max_duration_seconds if token else None
+    if limit is None or media.duration_seconds is None or media.duration_seconds <= limit:
+        return None
+    return f"media runs {media.duration_seconds:g} seconds, longer than the {limit} seconds the token allows"
+
+
 def no_limit() -> float:
     """Time left for callers outside a Lambda invocation: no limit."""
     return math.inf
@@ -89,7 +98,10 @@ def process_arrival(
     Safe to repeat and to run side by side: the decision is one conditional write, and a decided
     upload is only finished again. Whatever cannot be recorded raises, so the message is retried.
     The file's first bytes are read at most once per object version, and only when everything else
-    about it passed. `arrival.time` is when the object landed (S3's word): what landed in time is
+    about it passed; then its structure (uploads.media: a few ranged reads, bounded), which must be
+    well formed for the declared type and run no longer than the token allows (bytes of no known type,
+    which a deployment may let through, are not walked).
+    `arrival.time` is when the object landed (S3's word): what landed in time is
     judged as such however late this runs (the cleanup decides one whose message is late).
     """
     parsed = _KEY.fullmatch(arrival.key)
@@ -99,7 +111,8 @@ def process_arrival(
         storage.purge(arrival.key)
         publish(REJECTED, {"key": arrival.key, "reason": reason, "status": "REJECTED"})
         return Decision("rejected", reason)
-    sniffed: dict[str | None, Sniffed] = {}
+    heads: dict[str | None, tuple[Sniffed, bytes]] = {}
+    probed: dict[str | None, Media | Rejection] = {}
     while upload.status is UploadStatus.PENDING:
         stored = storage.head(upload.key)
         if stored is None:
@@ -108,15 +121,25 @@ def process_arrival(
         verdict = rejection_reason(token, upload, stored.size, stored.content_type, arrival.time, settings)
         content = None
         if verdict is None:
-            content = sniffed.get(stored.version_id) or _sniff(storage, stored, upload.content_type)
-            if content is None:
+            read = heads.get(stored.version_id) or _sniff(storage, stored, upload.content_type)
+            if read is None:
                 continue  # replaced or deleted since the head: look again
-            sniffed[stored.version_id] = content
+            heads[stored.version_id] = read
+            content = read[0]
             verdict = content_reason(content, upload.content_type, settings)
+        media = None
+        if verdict is None and content is not None and content.agrees and walks(upload.content_type):
+            head = heads[stored.version_id][1]
+            found = probed.get(stored.version_id) or probe(storage, stored, upload.content_type, head)
+            if found is None:
+                continue  # replaced or deleted while it was read: look again
+            probed[stored.version_id] = found
+            media = found if isinstance(found, Media) else None
+            verdict = found.reason if isinstance(found, Rejection) else duration_reason(found, token)
         detected = content.detected if content else None
         try:
             if verdict is None:
-                upload = repo.accept_upload(upload, stored, now, detected)
+                upload = repo.accept_upload(upload, stored, now, detected, media)
             else:
                 upload = repo.reject_upload(
                     upload,
@@ -126,6 +149,7 @@ def process_arrival(
                     stored,
                     token_exists=token is not None,
                     detected_type=detected,
+                    media=media,
                 )
         except UploadDecided:  # another delivery, a revoke or the cleanup decided it first
             decided = repo.get_upload(upload.upload_id)
@@ -137,9 +161,11 @@ def process_arrival(
     return finish(repo, storage, upload, settings, now, time_left)
 
 
-def _sniff(storage: Storage, stored: StoredObject, declared: str) -> Sniffed | None:
-    head = storage.read_start(stored, SNIFF_BYTES)
-    return None if head is None else sniff(head, declared)
+def _sniff(storage: Storage, stored: StoredObject, declared: str) -> tuple[Sniffed, bytes] | None:
+    """What the file's first bytes show, and those bytes: one ranged read of HEAD_BYTES, which the
+    structure check walks from (a small file's whole structure is in it)."""
+    head = storage.read_start(stored, HEAD_BYTES)
+    return None if head is None else (sniff(head[:SNIFF_BYTES], declared), head)
 
 
 def finish(

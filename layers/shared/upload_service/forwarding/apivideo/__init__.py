@@ -21,7 +21,14 @@ from upload_service.forwarding.apivideo.errors import (
     ApiVideoUnavailable,
 )
 from upload_service.forwarding.apivideo.key import ApiKeyUnavailable, api_key
-from upload_service.forwarding.apivideo.upload import UPLOAD_ID_KEY, Progress, chunk_ranges, upload, video_of
+from upload_service.forwarding.apivideo.upload import (
+    UPLOAD_ID_KEY,
+    Progress,
+    chunk_ranges,
+    media_metadata,
+    upload,
+    video_of,
+)
 
 __all__ = [
     "PRODUCTION_URL",
@@ -43,6 +50,7 @@ __all__ = [
     "api_key",
     "chunk_ranges",
     "client",
+    "media_metadata",
     "upload",
     "video_of",
 ]

@@ -22,12 +22,13 @@ request, so the caller can record it durably. Acknowledged bytes are never sent 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from upload_service.core.ids import mask
 from upload_service.core.observability import logger
 from upload_service.core.outbound import RetryLater
+from upload_service.core.records import Media
 from upload_service.forwarding.apivideo.body import ByteSource, ChunkBody
 from upload_service.forwarding.apivideo.client import ApiVideoClient
 from upload_service.forwarding.apivideo.errors import ApiVideoError, ApiVideoFinalError, ApiVideoUnavailable
@@ -64,16 +65,18 @@ def upload(
     content_type: str = "application/octet-stream",
     token_ttl: int = UPLOAD_TOKEN_TTL_SECONDS,
     before_last_chunk: Callable[[], None] = lambda: None,
+    metadata: Mapping[str, str] | None = None,
 ) -> Progress:
     """Upload (or finish uploading) `size` bytes of `source` as `file_name`, the upload `upload_id`
-    (the video's metadata); the final progress. `before_last_chunk` runs before the request that
-    completes the video is sent (a check that raises keeps the video incomplete)."""
+    (the video's metadata, with `metadata`: what the landing found of the media); the final progress.
+    `before_last_chunk` runs before the request that completes the video is sent (a check that raises
+    keeps the video incomplete)."""
     done = progress or Progress()
     _check(size, chunk_bytes, done)
     if done.bytes_sent == size:
         return done
     if done.video_id is None:
-        done = Progress(video_of(client, upload_id, file_name), 0)
+        done = Progress(video_of(client, upload_id, file_name, metadata), 0)
         on_chunk(done)  # recorded before any byte is sent
     else:  # a resumed upload: api.video may hold more than was recorded
         held = min(size, client.received_bytes(done.video_id))
@@ -95,14 +98,16 @@ def upload(
     return done
 
 
-def video_of(client: ApiVideoClient, upload_id: str, title: str) -> str:
+def video_of(
+    client: ApiVideoClient, upload_id: str, title: str, metadata: Mapping[str, str] | None = None
+) -> str:
     """The upload's video: the one an earlier attempt made (its creation's answer lost, or the
     attempt ended before recording it), else a new, empty one. No byte was sent to either: bytes go
     only to a recorded video."""
     found = client.videos_with(UPLOAD_ID_KEY, upload_id)
     if not found:
         try:
-            return client.create_video(title, {UPLOAD_ID_KEY: upload_id})
+            return client.create_video(title, {UPLOAD_ID_KEY: upload_id, **(metadata or {})})
         except ApiVideoUnavailable:  # no answer, or a 5xx: it may have been made all the same
             found = client.videos_with(UPLOAD_ID_KEY, upload_id)
             if not found:
@@ -179,3 +184,22 @@ def _delete_quietly(client: ApiVideoClient, token: str) -> None:
         logger.warning(
             "Could not delete an api.video upload token", extra={"token": mask(token), "error": str(exc)}
         )
+
+
+def media_metadata(media: Media | None) -> dict[str, str]:
+    """What the landing found of the media, as api.video metadata (strings; absent facts left out)."""
+    if media is None:
+        return {}
+    facts = {
+        "container": media.container,
+        "durationSeconds": media.duration_seconds,
+        "width": media.width,
+        "height": media.height,
+        "videoCodec": media.video_codec,
+        "audioCodec": media.audio_codec,
+    }
+    return {
+        key: f"{value:g}" if isinstance(value, float) else str(value)
+        for key, value in facts.items()
+        if value is not None
+    }
