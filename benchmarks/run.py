@@ -16,7 +16,9 @@ import cold_start
 import cost
 import delivery
 import forwarding
+import landing
 import latency
+import media_import
 import multipart
 import price
 import size
@@ -38,6 +40,10 @@ def main() -> None:
     results.update(forwarding.measure(rounds=int(os.environ.get("FORWARD_ROUNDS", forwarding.ROUNDS))))
     results.update(multipart.measure(rounds=int(os.environ.get("MULTIPART_ROUNDS", multipart.ROUNDS))))
     results["delivery"] = delivery.measure(rounds=int(os.environ.get("DELIVERY_ROUNDS", delivery.ROUNDS)))
+    results["landing"] = landing.measure(rounds=int(os.environ.get("LANDING_ROUNDS", landing.ROUNDS)))
+    results["media_import"] = media_import.measure(
+        int(os.environ.get("MEDIA_IMPORT_RUNS", media_import.RUNS)), results["cold_start"]
+    )
     results["price_figures"] = price.measure()
     results["seconds"] = round(time.time() - started)
     print(
@@ -60,6 +66,8 @@ def main() -> None:
     for key, title in multipart.TABLES.items():
         print(table(title, results[key]))
     print(table(delivery.TITLE, results["delivery"]))
+    print(table(landing.TITLE, results["landing"]))
+    print(table(media_import.TITLE, results["media_import"]))
     # The committed figures and docs/costs.md's tables move together (tests/unit/test_price.py).
     price.save(results["price_figures"])
     price.write_doc(results["price_figures"])
