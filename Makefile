@@ -95,7 +95,7 @@ lint: $(VENV)/.dev-installed $(SCAN)/.installed ## ruff, mypy, cfn-lint, sam val
 	$(SCAN)/bin/checkov --file template.yaml --framework cloudformation --skip-download --quiet --compact
 	$(MAKE) build
 
-bench: $(VENV)/.dev-installed ## cold start, DynamoDB cost, warm latency, built size, what uploads cost: tables + benchmarks/results.json, price_figures.json, docs/costs.md
+bench: $(VENV)/.dev-installed ## cold start, DynamoDB cost, warm latency, built size, media structure at landing, what uploads cost: tables + benchmarks/results.json, price_figures.json, docs/costs.md
 	$(SAM_ENV) $(BIN)/python benchmarks/run.py
 
 build: $(VENV)/.dev-installed
