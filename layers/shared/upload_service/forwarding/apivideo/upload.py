@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from upload_service.core.ids import mask
 from upload_service.core.observability import logger
 from upload_service.core.outbound import RetryLater
+from upload_service.core.publisher import media_detail
 from upload_service.core.records import Media
 from upload_service.forwarding.apivideo.body import ByteSource, ChunkBody
 from upload_service.forwarding.apivideo.client import ApiVideoClient
@@ -187,19 +188,10 @@ def _delete_quietly(client: ApiVideoClient, token: str) -> None:
 
 
 def media_metadata(media: Media | None) -> dict[str, str]:
-    """What the landing found of the media, as api.video metadata (strings; absent facts left out)."""
-    if media is None:
-        return {}
-    facts = {
-        "container": media.container,
-        "durationSeconds": media.duration_seconds,
-        "width": media.width,
-        "height": media.height,
-        "videoCodec": media.video_codec,
-        "audioCodec": media.audio_codec,
-    }
+    """What the landing found of the media, as api.video metadata: the members of the events' `media`
+    (strings; absent facts left out)."""
     return {
         key: f"{value:g}" if isinstance(value, float) else str(value)
-        for key, value in facts.items()
+        for key, value in (media_detail(media) or {}).items()
         if value is not None
     }
