@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 
@@ -69,6 +70,7 @@ FUNCTIONS = Credentials(
 KNOWN: dict[str, Credentials] = {each.access_key_id: each for each in (TOOLS, FUNCTIONS)}
 
 
+@cache
 def for_function(name: str) -> Credentials:
     """The temporary credentials of one function's role (`ASIA...`, as AWS's are), derived from its name."""
     digest = base64.b32encode(hashlib.sha256(name.encode()).digest()).decode()

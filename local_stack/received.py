@@ -209,17 +209,17 @@ class Refused(Exception):
                 "The AWS Access Key Id you provided does not exist in our records.",
                 AWSAccessKeyId=access_key_id,
             )
-        return cls(
-            400,
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.",
-            s3=False,
-        )
+        return cls._unrecognized()
 
     @classmethod
     def invalid_token(cls, s3: bool) -> Refused:
         if s3:
             return cls(400, "InvalidToken", "The provided token is malformed or otherwise invalid.")
+        return cls._unrecognized()
+
+    @classmethod
+    def _unrecognized(cls) -> Refused:
+        """A JSON service's answer to credentials it does not know, the key's or the token's alike."""
         return cls(
             400,
             "UnrecognizedClientException",

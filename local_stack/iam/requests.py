@@ -149,13 +149,14 @@ def _json_authorizations(received: Received, target: str, region: str) -> Needed
         raise Unjudged(f"X-Amz-Target {target}: its body names no resource ({error!r})") from None
 
 
+def _arn(name_or_arn: str, prefix: str) -> str:
+    """A resource named by its name or by its ARN (DynamoDB's TableName, Secrets Manager's SecretId)."""
+    return name_or_arn if name_or_arn.startswith("arn:") else prefix + name_or_arn
+
+
 def _dynamodb(name: str, body: dict[str, Any], region: str) -> Needed:
-    def table(table_name: str) -> str:  # TableName may be the table's ARN
-        return (
-            table_name
-            if table_name.startswith("arn:")
-            else f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table_name}"
-        )
+    def table(table_name: str) -> str:
+        return _arn(table_name, f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/")
 
     if name in NO_RESOURCE["dynamodb"]:
         return [(f"dynamodb:{name}", "*")]
@@ -210,11 +211,7 @@ def _events(name: str, body: dict[str, Any], region: str) -> Needed:
 
 def _secretsmanager(name: str, body: dict[str, Any], region: str) -> Needed:
     def secret(secret_id: str) -> str:
-        return (
-            secret_id
-            if secret_id.startswith("arn:")
-            else f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:{secret_id}"
-        )
+        return _arn(secret_id, f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:")
 
     if name in NO_RESOURCE["secretsmanager"]:
         return [(f"secretsmanager:{name}", "*")]

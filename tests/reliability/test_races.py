@@ -19,6 +19,7 @@ import requests
 from tests.conftest import Stack, User, new_user, running_stack
 from tests.e2e.conftest import EventLog
 from tests.e2e.test_uploads import CLIP, NOT_A_VIDEO, send, start
+from tests.reliability.test_concurrency import stored_live_tokens
 from tests.waiting import PATIENCE, eventually
 
 ALLOWANCE = 50
@@ -169,14 +170,7 @@ def test_creates_racing_at_the_cap_while_transactions_conflict_let_exactly_the_c
         statuses = Counter(answer.status_code for answer in pool.map(create, range(2 * CAP)))
 
     assert statuses == {200: CAP, 403: CAP}, statuses
-    listed = own_stack.client("dynamodb").query(
-        TableName=own_stack.info["tableName"],
-        IndexName="ByOwnerCreated",
-        KeyConditionExpression="activeOwner = :u",
-        ExpressionAttributeValues={":u": {"S": user.sub}},
-        Select="COUNT",
-    )
-    assert listed["Count"] == CAP
+    assert stored_live_tokens(own_stack, user) == CAP
     assert conflicts_injected(own_stack) > conflicts_before
 
 

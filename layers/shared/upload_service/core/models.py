@@ -4,6 +4,7 @@ rules a request body is validated against. What is stored is in `records`."""
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -128,14 +129,7 @@ class MediaInfo(WireModel):
 
     @classmethod
     def from_record(cls, media: Media) -> MediaInfo:
-        return cls(
-            container=media.container,
-            duration_seconds=media.duration_seconds,
-            width=media.width,
-            height=media.height,
-            video_codec=media.video_codec,
-            audio_codec=media.audio_codec,
-        )
+        return cls(**asdict(media))
 
 
 class UploadInfo(WireModel):

@@ -5,7 +5,7 @@ fetched so that a walker asks for boxes by offset and pays one GET per miss."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 from upload_service.core.records import Media
@@ -133,11 +133,4 @@ class Found:
     audio_codec: str | None = None
 
     def media(self) -> Media:
-        return Media(
-            self.container,
-            self.duration_seconds,
-            self.width,
-            self.height,
-            self.video_codec,
-            self.audio_codec,
-        )
+        return Media(**asdict(self))
